@@ -1,0 +1,144 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+// Strict settings applied to every target (see shared/STYLE.md §0).
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "q2api",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "q2api", targets: ["q2api"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        // AWS event-stream framing: pure codec over ByteBuffer, no I/O.
+        .target(
+            name: "EventStream",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
+        // Wire types and the JSON value model shared by every layer.
+        .target(name: "ProxyModels"),
+        // Neutral conversation model, request repair and mapping, template engine, stream state machines.
+        .target(name: "Translation", dependencies: ["ProxyModels"]),
+        // Server-sent-event framing.
+        .target(name: "SSE", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        // YAML schema and validation. It compiles the request template (pure Translation code) at load time,
+        // so that a bad template is a config error with file and position, like any other key.
+        .target(
+            name: "ProxyConfig",
+            dependencies: [
+                "Translation",
+                "ProxyModels",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Account pool, token state and refresh scheduling.
+        .target(
+            name: "Accounts",
+            dependencies: [
+                "ProxyConfig",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        // Amazon Q and OIDC clients over AsyncHTTPClient.
+        .target(
+            name: "Upstream",
+            dependencies: [
+                "EventStream",
+                "ProxyModels",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The Hummingbird application: controllers, middleware, error rendering, service wiring.
+        .target(
+            name: "ProxyServer",
+            dependencies: [
+                "EventStream", "ProxyModels", "Translation", "SSE", "ProxyConfig", "Accounts", "Upstream",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        // A faithful Amazon Q + OIDC stand-in for tests, demos and benchmarks.
+        .target(
+            name: "QSimulator",
+            dependencies: [
+                "EventStream", "ProxyModels",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "q2api",
+            dependencies: [
+                "ProxyServer", "QSimulator", "ProxyConfig", "Translation", "ProxyModels", "Accounts",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "EventStreamTests",
+            dependencies: ["EventStream", .product(name: "NIOCore", package: "swift-nio")],
+            resources: [.copy("Samples")]
+        ),
+        .testTarget(name: "TranslationTests", dependencies: ["Translation", "ProxyModels"], resources: [.copy("Golden")]),
+        .testTarget(name: "SSETests", dependencies: ["SSE", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "ProxyConfigTests", dependencies: ["ProxyConfig", "Translation"]),
+        .testTarget(
+            name: "QSimulatorTests",
+            dependencies: [
+                "QSimulator", "EventStream", "ProxyModels",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "ProxyServerTests",
+            dependencies: [
+                "ProxyServer", "QSimulator", "ProxyConfig", "EventStream", "ProxyModels", "Upstream",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+    ]
+)
+
+for target in package.targets {
+    target.swiftSettings = (target.swiftSettings ?? []) + strictSettings
+}

@@ -1,0 +1,59 @@
+/// What the pool needs to know about one Amazon Q account.
+package struct AccountCredentials: Sendable, Equatable {
+    package var id: String
+    package var label: String
+    package var clientID: String
+    package var clientSecret: String
+    package var refreshToken: String
+    /// Organisation accounts only.
+    package var profileArn: String?
+    /// Per-account upstream endpoint override.
+    package var endpoint: String?
+    package var enabled: Bool
+    package var weight: Int
+
+    package init(
+        id: String, label: String, clientID: String, clientSecret: String, refreshToken: String, profileArn: String? = nil,
+        endpoint: String? = nil, enabled: Bool = true, weight: Int = 1
+    ) {
+        self.id = id
+        self.label = label
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+        self.refreshToken = refreshToken
+        self.profileArn = profileArn
+        self.endpoint = endpoint
+        self.enabled = enabled
+        self.weight = weight
+    }
+}
+
+/// A fresh access token and, when the service rotated it, the new refresh token.
+package struct RefreshedToken: Sendable, Equatable {
+    package var accessToken: String
+    package var expiresIn: Duration
+    package var refreshToken: String?
+
+    package init(accessToken: String, expiresIn: Duration, refreshToken: String?) {
+        self.accessToken = accessToken
+        self.expiresIn = expiresIn
+        self.refreshToken = refreshToken
+    }
+}
+
+/// Why a refresh failed, as far as the pool cares.
+package struct TokenRefreshError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// True when the refresh token itself is bad (`invalid_grant`): retrying cannot help.
+    package var isPermanent: Bool
+    package var message: String
+
+    package init(isPermanent: Bool, message: String) {
+        self.isPermanent = isPermanent
+        self.message = message
+    }
+
+    package var description: String { message }
+}
+
+/// Performs the OIDC call; injected so the pool has no network code and tests need no server.
+package typealias TokenRefresher = @Sendable (AccountCredentials) async throws(TokenRefreshError) -> RefreshedToken

@@ -1,0 +1,69 @@
+import Foundation
+
+extension ProxyConfig {
+    /// One entry of `accounts`: an Amazon Q (Builder ID / IAM Identity Center) login.
+    ///
+    /// Each of `client_id`, `client_secret` and `refresh_token` may be given inline or as `<key>_file: PATH`, in
+    /// which case the value is the file's text with surrounding whitespace removed.
+    package struct Account: Sendable, Equatable, Identifiable {
+        /// `id`: unique, 1-64 characters from `A-Z a-z 0-9 _ . -` (not `.` or `..`). Names the account's state file.
+        package var id: String
+        /// `label`: a human name; defaults to ``id``.
+        package var label: String
+        /// `client_id` / `client_id_file`.
+        package var clientID: Secret
+        /// `client_secret` / `client_secret_file`.
+        package var clientSecret: Secret
+        /// `refresh_token` / `refresh_token_file`: the seed token; the state directory may hold a newer one.
+        package var refreshToken: Secret
+        /// `profile_arn`: for organisation accounts; `nil` when `""`.
+        package var profileARN: String?
+        /// `enabled`.
+        package var enabled: Bool
+        /// `weight`: >= 1; used by the `weighted` strategy.
+        package var weight: Int
+        /// `endpoint`: overrides `upstream.endpoint` for this account; `nil` when `""`.
+        package var endpoint: URL?
+        /// `proxy`: overrides `upstream.proxy` for this account; `nil` when `""`.
+        package var proxy: URL?
+
+        package init(
+            id: String,
+            label: String? = nil,
+            clientID: Secret,
+            clientSecret: Secret,
+            refreshToken: Secret,
+            profileARN: String? = nil,
+            enabled: Bool = true,
+            weight: Int = 1,
+            endpoint: URL? = nil,
+            proxy: URL? = nil
+        ) {
+            self.id = id
+            self.label = label ?? id
+            self.clientID = clientID
+            self.clientSecret = clientSecret
+            self.refreshToken = refreshToken
+            self.profileARN = profileARN
+            self.enabled = enabled
+            self.weight = weight
+            self.endpoint = endpoint
+            self.proxy = proxy
+        }
+
+        /// Whether `id` is a valid account id: 1-64 characters from `A-Z a-z 0-9 _ . -`, and not `.` or `..`
+        /// (ids name files in the state directory).
+        package static func isValidID(_ id: String) -> Bool {
+            guard (1...64).contains(id.utf8.count), id != ".", id != ".." else { return false }
+            return id.utf8.allSatisfy { byte in
+                switch byte {
+                case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                    UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "-"):
+                    return true
+                default:
+                    return false
+                }
+            }
+        }
+    }
+}

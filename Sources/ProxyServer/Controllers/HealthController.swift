@@ -1,0 +1,42 @@
+import Accounts
+import Hummingbird
+import ProxyModels
+
+/// `GET /healthz` (alias `/health`) and `/readyz`: never touches the upstream.
+package struct HealthController: Sendable {
+    let runtime: ProxyRuntime
+
+    package init(runtime: ProxyRuntime) {
+        self.runtime = runtime
+    }
+
+    package func addRoutes(to router: Router<ProxyRequestContext>) {
+        router.get("/healthz", use: health)
+        router.get("/health", use: health)
+        router.get("/readyz", use: ready)
+    }
+
+    @Sendable func health(_ request: Request, context: ProxyRequestContext) async throws -> Response {
+        MessagesController.jsonResponse(status())
+    }
+
+    @Sendable func ready(_ request: Request, context: ProxyRequestContext) async throws -> Response {
+        let body = status()
+        return MessagesController.jsonResponse(body, status: runtime.pool.usableCount > 0 ? .ok : .serviceUnavailable)
+    }
+
+    func status() -> JSONValue {
+        let settings = runtime.settings
+        let accounts = runtime.pool.snapshot()
+        var byState: [String: Int] = [:]
+        for account in accounts { byState[account.health.name, default: 0] += 1 }
+        return [
+            "status": "ok",
+            "accounts": [
+                "usable": .int(runtime.pool.usableCount), "total": .int(accounts.count),
+                "by_state": .object(byState.sorted { $0.key < $1.key }.map { JSONMember($0.key, .int($0.value)) }),
+            ],
+            "config": ["generation": .int(settings.configGeneration), "path": .string(settings.configPath), "last_reload_error": nil],
+        ]
+    }
+}

@@ -1,0 +1,183 @@
+import Accounts
+import AsyncAlgorithms
+import Logging
+import ProxyModels
+import Translation
+import Upstream
+
+/// What the pump tells the response writer, in order: `opened` once, then `events`, or a
+/// single `failed` when no byte has been promised to the client yet.
+package enum PumpMessage: Sendable {
+    case opened(account: String)
+    case events([ReplyEvent])
+    case failed(ClaudeError)
+}
+
+/// Runs one upstream exchange for a planned request: picks an account, gets it a token, sends,
+/// fails over on retryable errors until the first reply event, then streams neutral reply
+/// events through a back-pressured channel.
+///
+/// It runs in its own task so the handler can decide the HTTP status from the first message
+/// while the body keeps streaming; the consumer cancels it when the client goes away.
+package struct ReplyPump: Sendable {
+    let runtime: ProxyRuntime
+    let settings: ServerSettings
+    let plan: UpstreamRequestPlan
+    let translatorConfiguration: ReplyTranslator.Configuration
+    let logger: Logger
+
+    package init(runtime: ProxyRuntime, settings: ServerSettings, plan: UpstreamRequestPlan, translator: ReplyTranslator.Configuration, logger: Logger) {
+        self.runtime = runtime
+        self.settings = settings
+        self.plan = plan
+        self.translatorConfiguration = translator
+        self.logger = logger
+    }
+
+    /// Starts the exchange; the returned channel yields the messages, the task can be cancelled.
+    package func start() -> (AsyncChannel<PumpMessage>, Task<Void, Never>) {
+        let channel = AsyncChannel<PumpMessage>()
+        let task = Task {
+            await run(into: channel)
+            channel.finish()
+        }
+        return (channel, task)
+    }
+
+    func run(into channel: AsyncChannel<PumpMessage>) async {
+        let pool = runtime.pool
+        var tried = Set<String>()
+        var lastFailure: QUpstreamFailure?
+        let body = plan.body.jsonBytes
+        let attempts = 1 + max(0, settings.retries)
+
+        for _ in 0..<attempts {
+            if Task.isCancelled { return }
+            guard let account = pool.checkout(excluding: tried) else { break }
+            tried.insert(account.id)
+            var accountLogger = logger
+            accountLogger[metadataKey: "account"] = "\(account.id)"
+
+            var token: String
+            do {
+                token = try await pool.accessToken(for: account.id)
+            } catch {
+                pool.checkin(account.id, outcome: .failure(.other, message: "token refresh failed"))
+                lastFailure = QUpstreamFailure(kind: .authExpired, status: nil, name: "TokenRefresh", reason: nil, message: "the account's token could not be refreshed")
+                continue
+            }
+
+            var reply: AmazonQClient.Reply
+            do {
+                reply = try await send(account: account, token: token, body: body, logger: accountLogger)
+                // One refresh-and-retry on the same account when the upstream calls the token expired.
+                if case .failure(let failure) = reply, failure.kind == .authExpired {
+                    token = try await pool.accessToken(for: account.id, rejected: token)
+                    reply = try await send(account: account, token: token, body: body, logger: accountLogger)
+                }
+            } catch let failure as QUpstreamFailure {
+                reply = .failure(failure)
+            } catch {
+                reply = .failure(QUpstreamFailure(kind: .authExpired, status: nil, name: "TokenRefresh", reason: nil, message: "the account's token could not be refreshed"))
+            }
+
+            switch reply {
+            case .failure(let failure):
+                record(failure, account: account.id)
+                lastFailure = failure
+                accountLogger.notice("upstream refused", metadata: ["kind": "\(failure.kind.rawValue)", "upstream.error": "\(failure.name)"])
+                if failure.allowsFailover { continue }
+                await channel.send(.failed(clientError(for: failure)))
+                return
+            case .stream(let stream):
+                switch await relay(stream, account: account.id, into: channel, logger: accountLogger) {
+                case .delivered:
+                    return
+                case .failedBeforeContent(let failure):
+                    record(failure, account: account.id)
+                    lastFailure = failure
+                    if failure.allowsFailover { continue }
+                    await channel.send(.failed(clientError(for: failure)))
+                    return
+                }
+            }
+        }
+
+        if let lastFailure {
+            await channel.send(.failed(clientError(for: lastFailure)))
+        } else if pool.totalCount == 0 {
+            await channel.send(.failed(.overloaded("no upstream account is configured; add one under accounts: in q2api.yaml")))
+        } else if let seconds = pool.secondsUntilNextRecovery {
+            await channel.send(.failed(.rateLimited("all upstream accounts are cooling down after throttling", retryAfter: seconds)))
+        } else {
+            await channel.send(.failed(.overloaded("no upstream account is usable right now")))
+        }
+    }
+
+    private func send(account: AccountCredentials, token: String, body: [UInt8], logger: Logger) async throws(QUpstreamFailure) -> AmazonQClient.Reply {
+        try await runtime.qClient.send(
+            endpoint: account.endpoint ?? settings.upstreamEndpoint, headers: settings.template.headers, accessToken: token, body: body, logger: logger)
+    }
+
+    enum RelayResult {
+        case delivered
+        case failedBeforeContent(QUpstreamFailure)
+    }
+
+    /// Streams events to the channel. A failure before any reply event is handed back for failover.
+    private func relay(_ stream: QEventStream, account: String, into channel: AsyncChannel<PumpMessage>, logger: Logger) async -> RelayResult {
+        var translator = ReplyTranslator(translatorConfiguration)
+        var opened = false
+        var iterator = stream.makeAsyncIterator()
+        do {
+            while let event = try await iterator.next() {
+                if Task.isCancelled { break }
+                let out = translator.handle(event)
+                if out.isEmpty { continue }
+                if !opened {
+                    if case .failure(let failure)? = out.first, out.count == 1 { return .failedBeforeContent(failure) }
+                    opened = true
+                    await channel.send(.opened(account: account))
+                }
+                await channel.send(.events(out))
+                if translator.isFinished { break }
+            }
+            if Task.isCancelled {
+                runtime.pool.checkin(account, outcome: .cancelled)
+                return .delivered
+            }
+            let out = translator.finish()
+            if !opened {
+                opened = true
+                await channel.send(.opened(account: account))
+            }
+            if !out.isEmpty { await channel.send(.events(out)) }
+            runtime.pool.checkin(account, outcome: .success)
+        } catch {
+            if !opened { return .failedBeforeContent(error) }
+            logger.warning("upstream stream failed", metadata: ["upstream.error": "\(error.name)"])
+            record(error, account: account)
+            await channel.send(.events(translator.handle(.failure(error))))
+        }
+        return .delivered
+    }
+
+    private func record(_ failure: QUpstreamFailure, account: String) {
+        let kind: AccountPool.FailureKind
+        switch failure.kind {
+        case .throttled, .overloaded: kind = .throttled(retryAfter: failure.retryAfter.map { .seconds($0) })
+        case .suspended: kind = .suspended
+        case .quotaExhausted: kind = .throttled(retryAfter: .seconds(3600))
+        default: kind = .other
+        }
+        runtime.pool.checkin(account, outcome: .failure(kind, message: failure.description))
+    }
+
+    func clientError(for failure: QUpstreamFailure) -> ClaudeError {
+        if failure.kind == .contextTooLong {
+            // The exact wording Claude Code compacts on.
+            return .invalidRequest("prompt is too long: \(max(plan.inputTokens, settings.maxInputTokens + 1)) tokens > \(settings.maxInputTokens) maximum")
+        }
+        return ClaudeError(failure: failure)
+    }
+}

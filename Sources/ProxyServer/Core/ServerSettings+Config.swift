@@ -1,0 +1,35 @@
+import Accounts
+import Foundation
+import ProxyConfig
+import Translation
+
+extension ServerSettings {
+    /// The request-path view of a validated config.
+    package init(config: ProxyConfig, template: RequestTemplate, generation: Int) {
+        let models = config.models
+        self.init(
+            listeners: config.listeners.map { Listener(host: $0.address.host, port: $0.address.port, open: $0.open) },
+            apiKeys: config.apiKeys.map(\.value),
+            maxBodyBytes: config.limits.maxBody,
+            maxInputTokens: config.limits.contextTokens,
+            retries: config.balancing.retries,
+            upstreamEndpoint: config.upstream.endpoint.absoluteString,
+            template: template,
+            models: models.available,
+            resolveModel: { name in
+                guard let id = models.resolveModel(name).upstreamID else { return nil }
+                return ModelChoice(upstreamID: id, thinking: models.resolveModel(name).thinking)
+            },
+            configGeneration: generation,
+            configPath: config.sourcePath)
+    }
+}
+
+extension AccountCredentials {
+    package init(_ account: ProxyConfig.Account) {
+        self.init(
+            id: account.id, label: account.label, clientID: account.clientID.value, clientSecret: account.clientSecret.value,
+            refreshToken: account.refreshToken.value, profileArn: account.profileARN, endpoint: account.endpoint?.absoluteString,
+            enabled: account.enabled, weight: account.weight)
+    }
+}

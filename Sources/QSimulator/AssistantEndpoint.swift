@@ -1,0 +1,65 @@
+import Hummingbird
+import NIOCore
+import ProxyModels
+
+/// `POST /`: the `GenerateAssistantResponse` operation (AMAZON_Q.md §1-§6).
+///
+/// Checks run in the service's order: operation, bearer token, body shape, then limits and model.
+/// Only then do the request's directives pick an error or the stream to send.
+enum AssistantEndpoint {
+    /// Bodies above this are refused before parsing. The service's own limits (600,000 characters of
+    /// content, ten 10 MiB images) fit well below it.
+    static let maximumBodySize = 128 * 1024 * 1024
+
+    static func respond(to request: Request, options: SimulatorOptions, state: SimulatorState) async throws -> Response {
+        state.recordRequest()
+        do {
+            let target = request.headers[SimulatorHeader.target]
+            guard target == SimulatorHeader.generateAssistantResponse else {
+                throw QServiceError.unknownOperation(target)
+            }
+            try Self.checkAuthorization(request.headers[.authorization], state: state)
+
+            let buffer = try await request.body.collect(upTo: Self.maximumBodySize)
+            let body: JSONValue
+            do {
+                body = try JSONParser.parse(Array(buffer.readableBytesView))
+            } catch {
+                throw QServiceError.improperlyFormed("body is not valid JSON: \(error)")
+            }
+            let assistantRequest = try RequestValidator(models: options.models).validate(body)
+            state.recordValidBody(body)
+            if let rejection = assistantRequest.rejection { throw rejection }
+
+            switch try ReplyBuilder(request: assistantRequest, options: options).plan() {
+            case .failure(let error):
+                return error.response()
+            case .stream(let script):
+                var headers: HTTPFields = [.contentType: "application/vnd.amazon.eventstream"]
+                headers[SimulatorHeader.requestID] = RandomIdentifier.uuid()
+                return Response(
+                    status: .ok,
+                    headers: headers,
+                    body: ResponseBody { writer in
+                        try await ReplyStreamer.play(script, state: state, writer: &writer)
+                    }
+                )
+            }
+        } catch let error as QServiceError {
+            return error.response()
+        }
+    }
+
+    /// Accepts only `Bearer <token>` with a token issued by `/token` and not yet expired.
+    private static func checkAuthorization(_ value: String?, state: SimulatorState) throws(QServiceError) {
+        guard let value else {
+            throw .invalidBearerToken(violation: "authorization header is missing")
+        }
+        guard value.hasPrefix("Bearer "), !value.dropFirst(7).isEmpty else {
+            throw .invalidBearerToken(violation: "authorization header is not 'Bearer <token>'")
+        }
+        guard state.isValidAccessToken(String(value.dropFirst(7))) else {
+            throw .invalidBearerToken(violation: "access token is unknown or expired")
+        }
+    }
+}

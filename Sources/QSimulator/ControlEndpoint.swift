@@ -1,0 +1,31 @@
+import Hummingbird
+import ProxyModels
+
+/// `/__sim/...`: lets a test or a person driving the CLI simulator observe and steer it over HTTP, for
+/// when it runs in another process.
+enum ControlEndpoint {
+    /// `GET /__sim/state`: the counters of ``SimulatorState``.
+    static func stateResponse(_ state: SimulatorState) -> Response {
+        TokenEndpoint.json(
+            .ok,
+            [
+                "openStreams": .int(state.openStreams),
+                "totalRequests": .int(state.totalRequests),
+                "refreshCount": .int(state.refreshCount),
+                "heldStreams": .int(state.heldStreams),
+            ]
+        )
+    }
+
+    /// `POST /__sim/release`: releases every held stream and says how many there were.
+    static func release(_ state: SimulatorState) -> Response {
+        let held = state.releaseAllHeld()
+        return TokenEndpoint.json(.ok, ["released": .int(held)])
+    }
+
+    /// `POST /__sim/expire-tokens`: expires every access token issued so far.
+    static func expireTokens(_ state: SimulatorState) -> Response {
+        state.expireAllAccessTokens()
+        return TokenEndpoint.json(.ok, ["expired": true])
+    }
+}

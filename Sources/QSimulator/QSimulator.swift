@@ -1,0 +1,90 @@
+import Hummingbird
+import Logging
+import NIOCore
+
+/// A stand-in for Amazon Q's streaming endpoint and the SSO OIDC token endpoint, on one port.
+///
+/// Every end-to-end test, demo and benchmark runs the real proxy against it. It checks requests as the
+/// real service does (AMAZON_Q.md §1-§2, §9), answers in the real wire format (§4-§6, §7.4), and lets
+/// the prompt script the reply through directives, `[[sim:NAME]]` or `[[sim:NAME:ARG]]`, found anywhere in
+/// the current message's content or its tool results' text:
+///
+/// | directive | reply |
+/// |---|---|
+/// | `text:TEXT` | exactly TEXT, in events of at most 5 characters (`text:` alone sends no text) |
+/// | `tool:NAME:{json}` | "Calling NAME." (unless text came first), then a tool call: start, the JSON in 3 raw fragments, `stop`. Several run in order; the text names them all, comma-separated |
+/// | `long:N` | N characters of lorem ipsum in 12-character events |
+/// | `echo` | the text between `--- USER MESSAGE BEGIN ---\n` and `\n--- USER MESSAGE END ---`, or the whole content |
+/// | `thinking` | `<thinking>I should answer briefly.</thinking>\n\nThe answer is 42.`, tags split across events |
+/// | `hold` | "Held: ", then waits for ``SimulatorState/releaseHeld()`` or `POST /__sim/release`, then "released." |
+/// | `delay:MS` | MS milliseconds between frames (overrides `frameDelay`) |
+/// | `usage` | a `metadataEvent` with token usage before the closing `messageMetadataEvent` |
+/// | `exception` | "Let me think about", " that", then a `ThrottlingException` exception frame; ends |
+/// | `reset` | a few text events, then the connection is aborted mid-body |
+/// | `corrupt` | a text event, then one with a bad message CRC; ends |
+/// | `toolcut:NAME` | text, then a tool call that stops inside its first input fragment, without `stop`; ends |
+/// | `throttle` / `monthly` / `suspend` / `expired` / `overloaded` / `unavailable` / `toolong` | the matching HTTP error (429 / 400 / 403 / 403 / 500 / 503 / 400) instead of a stream |
+///
+/// With no directive the reply lists the current tool results, if any, or else is
+/// ``SimulatorOptions/defaultReply``.
+///
+/// ```swift
+/// let state = SimulatorState()
+/// let app = QSimulator.application(
+///     options: SimulatorOptions(refreshTokens: ["rt"]), state: state,
+///     host: "127.0.0.1", port: 0, logger: logger, onBound: { port in print("listening on \(port)") }
+/// )
+/// try await app.runService()
+/// ```
+package enum QSimulator {
+    /// The routes of the simulator: `POST /` (Q), `POST /token` (OIDC), and `/__sim/` controls.
+    ///
+    /// - Parameters:
+    ///   - options: What the simulator accepts and how it paces replies.
+    ///   - state: Counters and controls shared with the caller.
+    package static func router(options: SimulatorOptions, state: SimulatorState) -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.post("/") { request, _ in
+            try await AssistantEndpoint.respond(to: request, options: options, state: state)
+        }
+        router.post("/token") { request, _ in
+            try await TokenEndpoint.respond(to: request, options: options, state: state)
+        }
+        router.get("/__sim/state") { _, _ in
+            ControlEndpoint.stateResponse(state)
+        }
+        router.post("/__sim/release") { _, _ in
+            ControlEndpoint.release(state)
+        }
+        router.post("/__sim/expire-tokens") { _, _ in
+            ControlEndpoint.expireTokens(state)
+        }
+        return router
+    }
+
+    /// An HTTP/1.1 server for ``router(options:state:)`` on `host`:`port`.
+    ///
+    /// - Parameters:
+    ///   - port: The port to listen on; 0 picks a free one, reported through `onBound`.
+    ///   - onBound: Called once the server listens, with the actual port.
+    package static func application(
+        options: SimulatorOptions,
+        state: SimulatorState,
+        host: String,
+        port: Int,
+        logger: Logger,
+        onBound: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        Application(
+            router: Self.router(options: options, state: state),
+            configuration: ApplicationConfiguration(
+                address: .hostname(host, port: port),
+                serverName: "q2api-simulator"
+            ),
+            onServerRunning: { channel in
+                await onBound(channel.localAddress?.port ?? port)
+            },
+            logger: logger
+        )
+    }
+}

@@ -1,0 +1,62 @@
+/// How the simulator behaves: which credentials it accepts, which models it knows and how it paces replies.
+///
+/// Every member has a default, so a test states only what it cares about:
+///
+/// ```swift
+/// let options = SimulatorOptions(refreshTokens: ["rt-1"], rotateRefreshTokens: true)
+/// let router = QSimulator.router(options: options, state: SimulatorState())
+/// ```
+package struct SimulatorOptions: Sendable {
+    /// The models the real service lists for a Builder ID account (AMAZON_Q.md §3.1).
+    package static let defaultModels = [
+        "claude-sonnet-4.5", "claude-sonnet-4", "claude-haiku-4.5", "claude-opus-4.5", "claude-3.7-sonnet",
+    ]
+
+    /// The OIDC client id `/token` accepts; `nil` accepts any.
+    package var clientID: String?
+    /// The OIDC client secret `/token` accepts; `nil` accepts any.
+    package var clientSecret: String?
+    /// Refresh tokens that are valid from the start. Empty means any non-empty refresh token is accepted,
+    /// which suits demos where the proxy's config holds made-up tokens.
+    package var refreshTokens: [String]
+    /// Seconds an issued access token stays valid; returned as `expiresIn`.
+    package var accessTokenLifetime: Int
+    /// When true every refresh returns a new refresh token and the old one becomes `invalid_grant`,
+    /// as the real service may do (AMAZON_Q.md §7.4), so that clients must store the rotated token.
+    package var rotateRefreshTokens: Bool
+    /// The `modelId` values the Q endpoint accepts; any other gives `INVALID_MODEL_ID`.
+    package var models: [String]
+    /// The pause between two frames of a reply, to make streaming observable; `delay:` overrides it.
+    package var frameDelay: Duration
+    /// The reply to a message that carries no directive and no tool results.
+    package var defaultReply: DefaultReply
+
+    package init(
+        clientID: String? = nil,
+        clientSecret: String? = nil,
+        refreshTokens: [String] = [],
+        accessTokenLifetime: Int = 3600,
+        rotateRefreshTokens: Bool = false,
+        models: [String] = SimulatorOptions.defaultModels,
+        frameDelay: Duration = .zero,
+        defaultReply: DefaultReply = .short
+    ) {
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+        self.refreshTokens = refreshTokens
+        self.accessTokenLifetime = accessTokenLifetime
+        self.rotateRefreshTokens = rotateRefreshTokens
+        self.models = models
+        self.frameDelay = frameDelay
+        self.defaultReply = defaultReply
+    }
+}
+
+/// The reply to a plain message with no directive.
+package enum DefaultReply: String, Sendable, CaseIterable {
+    /// One short sentence in a handful of events: cheap for tests and smoke checks.
+    case short
+    /// About 1,250 characters of prose in about 110 events, the size of a typical chat answer, for demos
+    /// and benchmarks where per-event cost matters.
+    case realistic
+}

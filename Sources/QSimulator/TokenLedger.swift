@@ -1,0 +1,51 @@
+/// The tokens the simulated OIDC service has issued or revoked, and the checks the Q endpoint makes
+/// against them.
+///
+/// A value type so that `SimulatorState` can keep it behind its one lock with the other counters.
+struct TokenLedger: Sendable {
+    /// Access token → the instant it stops working.
+    private var accessTokens: [String: ContinuousClock.Instant] = [:]
+    /// Refresh tokens handed out by rotation; valid until rotated themselves.
+    private var issuedRefreshTokens: Set<String> = []
+    /// Refresh tokens that were rotated away, so they fail even when any token is accepted.
+    private var revokedRefreshTokens: Set<String> = []
+
+    /// Whether `token` was issued here and has not expired at `now`.
+    func isValidAccessToken(_ token: String, now: ContinuousClock.Instant) -> Bool {
+        guard let expiry = self.accessTokens[token] else { return false }
+        return now < expiry
+    }
+
+    /// Issues a new access token good for `lifetime` seconds from `now`.
+    mutating func issueAccessToken(lifetime: Int, now: ContinuousClock.Instant) -> String {
+        // Long runs (benchmarks) refresh often; dropping dead tokens keeps the table small.
+        if self.accessTokens.count > 1024 {
+            self.accessTokens = self.accessTokens.filter { now < $0.value }
+        }
+        let token = RandomIdentifier.accessToken()
+        self.accessTokens[token] = now.advanced(by: .seconds(max(lifetime, 0)))
+        return token
+    }
+
+    /// Makes every access token issued so far fail, as if an hour had passed.
+    mutating func expireAllAccessTokens() {
+        self.accessTokens.removeAll()
+    }
+
+    /// Whether `token` may be exchanged now.
+    ///
+    /// - Parameter initial: The configured tokens; empty means any non-empty token not revoked is accepted.
+    func isValidRefreshToken(_ token: String, initial: [String]) -> Bool {
+        guard !token.isEmpty, !self.revokedRefreshTokens.contains(token) else { return false }
+        return initial.isEmpty || initial.contains(token) || self.issuedRefreshTokens.contains(token)
+    }
+
+    /// Revokes `old` and returns its replacement.
+    mutating func rotateRefreshToken(_ old: String) -> String {
+        self.issuedRefreshTokens.remove(old)
+        self.revokedRefreshTokens.insert(old)
+        let token = RandomIdentifier.refreshToken()
+        self.issuedRefreshTokens.insert(token)
+        return token
+    }
+}

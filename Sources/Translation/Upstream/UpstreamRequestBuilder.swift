@@ -1,0 +1,422 @@
+import ProxyModels
+
+/// What the payload builder needs besides the conversation.
+package struct UpstreamRequestOptions {
+    /// The upstream model id (already resolved from the client's name).
+    package var modelId: String
+    /// Organisation accounts only; `nil` leaves `profileArn` out.
+    package var profileArn: String?
+    /// Estimated input tokens above this are refused with Claude's "prompt is too long" wording.
+    package var maximumInputTokens: Int
+    /// The text of `{{time}}` (injected so golden files are stable).
+    package var currentTime: String
+    /// A fresh UUID per call (injected so golden files are stable).
+    package var makeID: () -> String
+
+    package init(modelId: String, profileArn: String? = nil, maximumInputTokens: Int = 200_000, currentTime: String, makeID: @escaping () -> String) {
+        self.modelId = modelId
+        self.profileArn = profileArn
+        self.maximumInputTokens = maximumInputTokens
+        self.currentTime = currentTime
+        self.makeID = makeID
+    }
+}
+
+/// The upstream request a conversation became, with what was changed on the way.
+package struct UpstreamRequestPlan: Sendable {
+    package var body: JSONValue
+    /// Human-readable notes of every repair applied (`q2api explain` prints them; debug logs count them).
+    package var repairs: [String]
+    package var toolNames: ToolNameMap
+    package var inputTokens: Int
+    /// Whether the reply's `<thinking>` text is to be split into thinking blocks.
+    package var thinkingRequested: Bool
+}
+
+/// Turns a `Conversation` into an Amazon Q `GenerateAssistantResponse` body, repairing every
+/// request shape the upstream rejects (AMAZON_Q.md §2.9, §9) so it never answers
+/// "Improperly formed request" for something the client considers valid.
+package enum UpstreamRequestBuilder {
+    /// Upstream limits (AMAZON_Q.md §2.13).
+    package static let maximumImages = 10
+    package static let maximumDescriptionLength = 10_240
+    package static let truncatedDescriptionLength = 10_100
+    package static let maximumContentCharacters = 600_000
+    /// Text used where the upstream requires content and the client sent none. It is neutral on
+    /// purpose: a text that says a tool was cancelled makes the model retry forever.
+    package static let emptyPlaceholder = "(empty)"
+    package static let emptySuccessResult = "Command executed successfully"
+    package static let emptyErrorResult = "The tool reported an error without output."
+    package static let missingResult = "No result was provided for this tool call."
+
+    package static func build(
+        _ conversation: Conversation, template: RequestTemplate = .builtIn, options: UpstreamRequestOptions
+    ) throws(RequestError) -> UpstreamRequestPlan {
+        var repairs: [String] = []
+        var messages = conversation.messages
+
+        // 1. A trailing assistant turn (prefill) is deprecated for Claude 4 and unsupported upstream.
+        var dropped = 0
+        while let last = messages.last, last.role == .assistant {
+            messages.removeLast()
+            dropped += 1
+        }
+        if dropped > 0 { repairs.append("dropped \(dropped) trailing assistant message(s) (prefill)") }
+        guard !messages.isEmpty else {
+            throw .invalid("messages", "the conversation must contain a user message")
+        }
+
+        // 2. Thinking from earlier turns goes back as tagged text: signatures cannot be checked upstream.
+        var thinkingBlocks = 0
+        for index in messages.indices {
+            messages[index].content = messages[index].content.map { block in
+                guard case .thinking(let text) = block else { return block }
+                thinkingBlocks += 1
+                return .text("<thinking>\(text)</thinking>")
+            }
+        }
+        if thinkingBlocks > 0 { repairs.append("turned \(thinkingBlocks) thinking block(s) in history into tagged text") }
+
+        // 3. Strict alternation: merge runs of same-role messages, keeping every block.
+        var merged: [Conversation.Message] = []
+        var merges = 0
+        for message in messages {
+            if let last = merged.last, last.role == message.role {
+                merged[merged.count - 1].content += message.content
+                merges += 1
+            } else {
+                merged.append(message)
+            }
+        }
+        if merges > 0 { repairs.append("merged \(merges) consecutive same-role message(s)") }
+        messages = merged
+        if messages.first?.role == .assistant {
+            messages.insert(.init(role: .user, content: [.text(emptyPlaceholder)]), at: 0)
+            repairs.append("added a user turn before a leading assistant message")
+        }
+
+        // 4. Pair tool results with the tool uses of the assistant turn right before them.
+        pairToolResults(&messages, repairs: &repairs)
+
+        // 5. Images: the upstream takes at most 10 per request; keep the newest.
+        limitImages(&messages, repairs: &repairs)
+
+        // 6. Tools: names the upstream accepts, normalised schemas, bounded descriptions.
+        var names = ToolNameMap()
+        var toolSpecs: [JSONValue] = []
+        var documentation: [String] = []
+        var declared = Set<String>()
+        for tool in conversation.tools {
+            let upstreamName = names.upstreamName(for: tool.name)
+            guard declared.insert(upstreamName).inserted else {
+                repairs.append("dropped duplicate tool definition \"\(tool.name)\"")
+                continue
+            }
+            if upstreamName != tool.name { repairs.append("renamed tool \"\(tool.name)\" to \"\(upstreamName)\" for the upstream") }
+            var description = tool.description.trimmingWhitespace()
+            if description.isEmpty {
+                description = "Tool \(tool.name)"
+                repairs.append("gave tool \"\(tool.name)\" a description (the upstream requires one)")
+            } else if description.count > maximumDescriptionLength {
+                documentation.append("Tool: \(upstreamName)\nFull Description:\n\(description)\n")
+                description = String(description.prefix(truncatedDescriptionLength))
+                    + "\n\n...(Full description provided in TOOL DOCUMENTATION section)"
+                repairs.append("shortened the description of tool \"\(tool.name)\" (full text moved into the prompt)")
+            }
+            let schema = SchemaNormaliser.normalise(tool.inputSchema)
+            if schema != tool.inputSchema { repairs.append("normalised the input schema of tool \"\(tool.name)\"") }
+            toolSpecs.append(toolSpecification(name: upstreamName, description: description, schema: schema))
+        }
+        // Tool uses in history must name a declared tool, or the upstream rejects the request.
+        for message in messages {
+            for case .toolUse(let use) in message.content {
+                let upstreamName = names.upstreamName(for: use.name)
+                if declared.insert(upstreamName).inserted {
+                    toolSpecs.append(toolSpecification(name: upstreamName, description: "Tool \(use.name)", schema: ["type": "object"]))
+                    repairs.append("declared tool \"\(use.name)\" used in history but missing from tools")
+                }
+            }
+        }
+
+        // 7. History: every turn but the last, which becomes the current message.
+        var history: [JSONValue] = []
+        if !conversation.system.trimmingWhitespace().isEmpty {
+            // Sent as a leading history pair, as the CLI does for standing context, so the system
+            // prompt also reaches the model on turns that carry only tool results.
+            let systemText = template.renderText(.systemPrompt, ["system": .string(conversation.system)])
+            history.append(.object([JSONMember("userInputMessage", template.render(.userMessage, ["content": .string(systemText)]))]))
+            history.append(
+                .object([
+                    JSONMember(
+                        "assistantResponseMessage",
+                        template.render(
+                            .assistantMessage,
+                            ["message_id": .string(options.makeID()), "content": .string(template.renderText(.systemAcknowledgement))]))
+                ]))
+        }
+        let current = messages.removeLast()
+        for message in messages {
+            switch message.role {
+            case .user:
+                let parts = userParts(message)
+                history.append(
+                    .object([
+                        JSONMember(
+                            "userInputMessage",
+                            template.render(
+                                .userMessage,
+                                [
+                                    "content": .string(parts.text.isEmpty && parts.results.isEmpty ? emptyPlaceholder : parts.text),
+                                    "tool_results": parts.results.isEmpty ? nil : .array(parts.results),
+                                    "images": parts.images.isEmpty ? nil : .array(parts.images),
+                                ]))
+                    ]))
+            case .assistant:
+                var texts: [String] = []
+                var uses: [JSONValue] = []
+                for block in message.content {
+                    switch block {
+                    case .text(let text): texts.append(text)
+                    case .toolUse(let use):
+                        uses.append(
+                            .object([
+                                JSONMember("toolUseId", .string(use.id)), JSONMember("name", .string(names.upstreamName(for: use.name))),
+                                JSONMember("input", use.input),
+                            ]))
+                    default: break
+                    }
+                }
+                var text = texts.joined(separator: "\n")
+                if text.trimmingWhitespace().isEmpty && uses.isEmpty {
+                    text = emptyPlaceholder
+                    repairs.append("gave an empty assistant turn placeholder content")
+                }
+                history.append(
+                    .object([
+                        JSONMember(
+                            "assistantResponseMessage",
+                            template.render(
+                                .assistantMessage,
+                                [
+                                    "message_id": .string(options.makeID()), "content": .string(text),
+                                    "tool_uses": uses.isEmpty ? nil : .array(uses),
+                                ]))
+                    ]))
+            }
+        }
+
+        // 8. The current message: the user's text in the envelope, instructions, the thinking hint.
+        let parts = userParts(current)
+        var text = parts.text
+        var instructions = conversation.extraInstructions
+        switch conversation.toolChoice {
+        case .auto: break
+        case .none: instructions.append("Do not call any tools in this reply; answer with text only.")
+        case .any: instructions.append("You must call at least one of the available tools in this reply.")
+        case .named(let name): instructions.append("You must call the tool \"\(names.upstreamName(for: name))\" in this reply.")
+        }
+        if !instructions.isEmpty { text = ([text] + instructions).filter { !$0.isEmpty }.joined(separator: "\n\n") }
+        var content: String
+        if text.isEmpty && !parts.results.isEmpty {
+            content = ""
+        } else {
+            content = template.renderText(.userContent, ["text": .string(text.isEmpty ? emptyPlaceholder : text), "time": .string(options.currentTime)])
+        }
+        if !documentation.isEmpty {
+            content = "--- TOOL DOCUMENTATION BEGIN ---\n" + documentation.joined() + "--- TOOL DOCUMENTATION END ---\n\n" + content
+        }
+        var thinkingRequested = false
+        if let thinking = conversation.thinking {
+            thinkingRequested = true
+            let budget: Int
+            switch thinking {
+            case .enabled(let tokens): budget = min(max(tokens, 1024), 32_000)
+            case .adaptive: budget = 16_000
+            }
+            let hint = template.renderText(.thinkingHint, ["budget": .int(budget)])
+            content += content.isEmpty || content.hasSuffix("\n") ? hint : "\n" + hint
+        }
+
+        // 9. Size checks: refuse early with the wording clients compact on.
+        let inputTokens = TokenEstimator.inputTokens(of: conversation)
+        if inputTokens > options.maximumInputTokens {
+            throw .promptTooLong(tokens: inputTokens, maximum: options.maximumInputTokens)
+        }
+        if content.count > maximumContentCharacters {
+            throw .promptTooLong(tokens: max(inputTokens, TokenEstimator.tokens(in: content)), maximum: options.maximumInputTokens)
+        }
+
+        let currentMessage = template.render(
+            .userMessage,
+            [
+                "content": .string(content),
+                "tools": toolSpecs.isEmpty ? nil : .array(toolSpecs),
+                "tool_results": parts.results.isEmpty ? nil : .array(parts.results),
+                "model_id": .string(options.modelId),
+                "images": parts.images.isEmpty ? nil : .array(parts.images),
+            ])
+        let body = template.render(
+            .request,
+            [
+                "conversation_id": .string(options.makeID()),
+                "history": history.isEmpty ? nil : .array(history),
+                "current_message": currentMessage,
+                "profile_arn": options.profileArn.flatMap { $0.isEmpty ? nil : .string($0) },
+                "model_id": .string(options.modelId),
+            ])
+        return UpstreamRequestPlan(body: body, repairs: repairs, toolNames: names, inputTokens: inputTokens, thinkingRequested: thinkingRequested)
+    }
+
+    // MARK: - Steps
+
+    static func toolSpecification(name: String, description: String, schema: JSONValue) -> JSONValue {
+        [
+            "toolSpecification": [
+                "name": .string(name), "description": .string(description), "inputSchema": ["json": schema],
+            ]
+        ]
+    }
+
+    /// Makes every user turn carry exactly one result per tool use of the assistant turn before it,
+    /// in the order of those uses; results with no matching use become text.
+    static func pairToolResults(_ messages: inout [Conversation.Message], repairs: inout [String]) {
+        var seenUseIDs = Set<String>()
+        for index in messages.indices {
+            switch messages[index].role {
+            case .assistant:
+                // A tool use id repeated from earlier history (a client resend) is dropped.
+                messages[index].content = messages[index].content.filter { block in
+                    guard case .toolUse(let use) = block else { return true }
+                    if seenUseIDs.insert(use.id).inserted { return true }
+                    repairs.append("dropped repeated tool use \(use.id)")
+                    return false
+                }
+            case .user:
+                var expected: [Conversation.ToolUse] = []
+                if index > 0 {
+                    for case .toolUse(let use) in messages[index - 1].content { expected.append(use) }
+                }
+                let expectedIDs = Set(expected.map(\.id))
+                var results: [String: Conversation.ToolResult] = [:]
+                var others: [Conversation.ContentBlock] = []
+                for block in messages[index].content {
+                    guard case .toolResult(let result) = block else {
+                        others.append(block)
+                        continue
+                    }
+                    if expectedIDs.contains(result.toolUseId) {
+                        if var existing = results[result.toolUseId] {
+                            existing.content += result.content
+                            existing.isError = existing.isError || result.isError
+                            results[result.toolUseId] = existing
+                            repairs.append("merged duplicate results for tool use \(result.toolUseId)")
+                        } else {
+                            results[result.toolUseId] = result
+                        }
+                    } else {
+                        others.append(.text("Tool result for \(result.toolUseId):\n" + resultText(result)))
+                        repairs.append("turned the result for unknown tool use \(result.toolUseId) into text")
+                    }
+                }
+                var ordered: [Conversation.ContentBlock] = []
+                for use in expected {
+                    if let result = results[use.id] {
+                        ordered.append(.toolResult(result))
+                    } else {
+                        ordered.append(.toolResult(.init(toolUseId: use.id, content: [.text(missingResult)], isError: true)))
+                        repairs.append("added a result for tool use \(use.id), which had none")
+                    }
+                }
+                messages[index].content = ordered + others
+            }
+        }
+    }
+
+    static func resultText(_ result: Conversation.ToolResult) -> String {
+        result.content.compactMap { part -> String? in
+            switch part {
+            case .text(let text): text
+            case .json(let json): json.jsonString
+            case .image: nil
+            }
+        }.joined(separator: "\n")
+    }
+
+    static func limitImages(_ messages: inout [Conversation.Message], repairs: inout [String]) {
+        var remaining = maximumImages
+        var dropped = 0
+        for index in messages.indices.reversed() {
+            messages[index].content = messages[index].content.reversed().map { block -> Conversation.ContentBlock in
+                switch block {
+                case .image:
+                    if remaining > 0 {
+                        remaining -= 1
+                        return block
+                    }
+                    dropped += 1
+                    return .text("[image omitted: the upstream accepts at most \(maximumImages) images per request]")
+                case .toolResult(var result):
+                    result.content = result.content.reversed().map { part in
+                        guard case .image = part else { return part }
+                        if remaining > 0 {
+                            remaining -= 1
+                            return part
+                        }
+                        dropped += 1
+                        return .text("[image omitted]")
+                    }.reversed()
+                    return .toolResult(result)
+                default:
+                    return block
+                }
+            }.reversed()
+        }
+        if dropped > 0 { repairs.append("omitted \(dropped) older image(s) over the upstream's limit of \(maximumImages)") }
+    }
+
+    /// The text, tool results and images of a user turn, in upstream shape.
+    static func userParts(_ message: Conversation.Message) -> (text: String, results: [JSONValue], images: [JSONValue]) {
+        var texts: [String] = []
+        var results: [JSONValue] = []
+        var images: [JSONValue] = []
+        for block in message.content {
+            switch block {
+            case .text(let text): if !text.isEmpty { texts.append(text) }
+            case .image(let image): images.append(imageValue(image))
+            case .toolResult(let result):
+                var content: [JSONValue] = []
+                for part in result.content {
+                    switch part {
+                    case .text(let text): if !text.trimmingWhitespace().isEmpty { content.append(["text": .string(text)]) }
+                    case .json(let json): content.append(["json": json])
+                    case .image(let image): images.append(imageValue(image))
+                    }
+                }
+                if content.isEmpty {
+                    content = [["text": .string(result.isError ? emptyErrorResult : emptySuccessResult)]]
+                }
+                results.append(
+                    [
+                        "toolUseId": .string(result.toolUseId), "content": .array(content),
+                        "status": .string(result.isError ? "error" : "success"),
+                    ])
+            case .toolUse, .thinking: break
+            }
+        }
+        return (texts.joined(separator: "\n"), results, images)
+    }
+
+    static func imageValue(_ image: Conversation.Image) -> JSONValue {
+        ["format": .string(image.format), "source": ["bytes": .string(image.base64)]]
+    }
+}
+
+extension String {
+    package func trimmingWhitespace() -> String {
+        let scalars = unicodeScalars
+        guard let start = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+            let end = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+        else { return "" }
+        return String(scalars[start...end])
+    }
+}

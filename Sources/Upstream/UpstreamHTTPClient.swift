@@ -1,0 +1,56 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+
+/// The one pooled HTTP client of the process, shared by every account without a proxy of its own.
+///
+/// Connections to the upstream are reused; `read_timeout` is an idle timeout between reads, so
+/// a stalled stream fails while a long but live one does not.
+package final class UpstreamHTTPClient: Sendable {
+    package struct Settings: Sendable, Equatable {
+        package var connectTimeout: Duration
+        package var readTimeout: Duration
+        /// `http://host:port`, or nil.
+        package var proxy: String?
+
+        package init(connectTimeout: Duration = .seconds(15), readTimeout: Duration = .seconds(300), proxy: String? = nil) {
+            self.connectTimeout = connectTimeout
+            self.readTimeout = readTimeout
+            self.proxy = proxy
+        }
+    }
+
+    let client: HTTPClient
+    package let settings: Settings
+
+    package init(settings: Settings) throws(UpstreamConfigurationError) {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .init(settings.connectTimeout), read: .init(settings.readTimeout))
+        // Short idle time: pooled connections the upstream has silently dropped hung requests in other proxies.
+        configuration.connectionPool = .init(idleTimeout: .seconds(20))
+        if let proxy = settings.proxy, !proxy.isEmpty {
+            guard let url = URL(string: proxy), let host = url.host, url.scheme == "http" else {
+                throw UpstreamConfigurationError(message: "proxy must look like http://host:port")
+            }
+            configuration.proxy = .server(host: host, port: url.port ?? 80)
+        }
+        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        self.settings = settings
+    }
+
+    package func shutdown() async throws {
+        try await client.shutdown()
+    }
+}
+
+package struct UpstreamConfigurationError: Error, Sendable, CustomStringConvertible {
+    package var message: String
+    package var description: String { message }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

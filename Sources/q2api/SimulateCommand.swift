@@ -1,0 +1,35 @@
+import ArgumentParser
+import Hummingbird
+import Logging
+import QSimulator
+import ServiceLifecycle
+
+/// Runs the Amazon Q + OIDC simulator, for trying q2api without an AWS account, and for tests.
+struct SimulateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulate", abstract: "Run a local Amazon Q + OIDC simulator (no AWS account needed).")
+
+    @Option(help: "Address to bind.") var host = "127.0.0.1"
+    @Option(help: "Port to bind (0 picks a free one and prints it).") var port = 8999
+    @Option(help: "Accept only this OIDC client id.") var clientId: String?
+    @Option(help: "Accept only this OIDC client secret.") var clientSecret: String?
+    @Option(name: .customLong("refresh-token"), help: "A valid refresh token (repeatable); none = accept any.") var refreshTokens: [String] = []
+    @Option(help: "Access token lifetime in seconds.") var tokenLifetime = 3600
+    @Flag(help: "Rotate refresh tokens on each refresh, as the real service may.") var rotateRefreshTokens = false
+    @Option(help: "Default reply: short or realistic (~1,250 characters in ~110 frames).") var reply: String = "short"
+    @Option(help: "Pause between frames, in milliseconds.") var frameDelayMs = 0
+
+    func run() async throws {
+        LoggingBootstrap.bootstrap(level: "info", format: "text")
+        let logger = Logger(label: "q2api.simulator")
+        guard let defaultReply = DefaultReply(rawValue: reply) else { throw ValidationError("--reply must be short or realistic") }
+        let options = SimulatorOptions(
+            clientID: clientId, clientSecret: clientSecret, refreshTokens: refreshTokens, accessTokenLifetime: tokenLifetime,
+            rotateRefreshTokens: rotateRefreshTokens, frameDelay: .milliseconds(frameDelayMs), defaultReply: defaultReply)
+        let app = QSimulator.application(
+            options: options, state: SimulatorState(), host: host, port: port, logger: logger,
+            onBound: { bound in print("simulator listening on http://\(host):\(bound)") })
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
