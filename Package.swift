@@ -105,6 +105,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
@@ -113,7 +114,7 @@ let package = Package(
             dependencies: ["EventStream", .product(name: "NIOCore", package: "swift-nio")],
             resources: [.copy("Samples")]
         ),
-        .testTarget(name: "TranslationTests", dependencies: ["Translation", "ProxyModels"], resources: [.copy("Golden")]),
+        .testTarget(name: "TranslationTests", dependencies: ["Translation", "ProxyModels"], exclude: ["Golden"]),
         .testTarget(name: "SSETests", dependencies: ["SSE", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "ProxyConfigTests", dependencies: ["ProxyConfig", "Translation"]),
         .testTarget(

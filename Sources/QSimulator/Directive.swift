@@ -44,7 +44,8 @@ struct Directive: Sendable, Equatable {
 
     /// The index of the `]]` that closes a directive whose body starts at `start`.
     private static func end(of bytes: [UInt8], from start: Int) -> Int? {
-        var depth = 0
+        let firstCloser = Self.find(Array("]]".utf8), in: bytes, from: start)
+        var closers: [UInt8] = []  // The brackets still open inside a JSON argument.
         var inString = false
         var escaped = false
         var index = start
@@ -58,22 +59,26 @@ struct Directive: Sendable, Equatable {
                 } else if byte == UInt8(ascii: "\"") {
                     inString = false
                 }
-            } else if depth > 0 {
+            } else if let expected = closers.last {
                 switch byte {
-                case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
-                case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
+                case UInt8(ascii: "{"): closers.append(UInt8(ascii: "}"))
+                case UInt8(ascii: "["): closers.append(UInt8(ascii: "]"))
+                case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                    // A mismatched closer means this is prose, not JSON.
+                    guard byte == expected else { return firstCloser }
+                    closers.removeLast()
                 case UInt8(ascii: "\""): inString = true
                 default: break
                 }
             } else if byte == UInt8(ascii: "]"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "]") {
                 return index
             } else if byte == UInt8(ascii: "{") {
-                depth = 1
+                closers.append(UInt8(ascii: "}"))
             }
             index += 1
         }
         // Unbalanced braces (plain text such as "a { b"): fall back to the first closer.
-        return Self.find(Array("]]".utf8), in: bytes, from: start)
+        return firstCloser
     }
 
     private static func find(_ needle: [UInt8], in bytes: [UInt8], from start: Int) -> Int? {

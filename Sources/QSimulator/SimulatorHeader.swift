@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 
 /// Header names the simulator reads or writes.

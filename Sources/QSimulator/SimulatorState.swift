@@ -137,7 +137,7 @@ package final class SimulatorState: Sendable {
                 if cancelled { continuation.resume() }
             }
         } onCancel: {
-            let continuation = self.storage.withLock { storage in
+            let continuation = self.storage.withLock { storage -> CheckedContinuation<Void, Never>? in
                 if let continuation = storage.held.removeValue(forKey: id) { return continuation }
                 storage.cancelledHolds.insert(id)
                 return nil

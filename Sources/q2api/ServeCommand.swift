@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import ProxyConfig
 import ProxyServer
+import Translation
 
 /// Runs the proxy on the listeners of the config.
 struct ServeCommand: AsyncParsableCommand {
@@ -11,7 +12,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() async throws {
-        let (config, template): (ProxyConfig, Translation.RequestTemplate)
+        let (config, template): (ProxyConfig, RequestTemplate)
         switch ConfigLoading.load(options.config) {
         case .success(let loaded): (config, template) = loaded
         case .failure(let errors):
@@ -23,11 +24,12 @@ struct ServeCommand: AsyncParsableCommand {
         logger.logLevel = Logger.Level(rawValue: config.log.level.rawValue) ?? .info
         logger.info(
             "starting",
-            metadata: ["config": "\(config.sourcePath)", "accounts": "\(config.accounts.count)", "listeners": "\(config.listeners.map(\.address.description))"])
+            metadata: ["config": "\(config.sourcePath)", "accounts": "\(config.accounts.count)", "listeners": "\(config.listeners.map { $0.address.description })"])
+        let boundLogger = logger
         let service = ProxyServerService(
             config: config, template: template, logger: logger,
             onBound: { listener, port in
-                logger.info("listening", metadata: ["address": "\(listener.host):\(port)"])
+                boundLogger.info("listening", metadata: ["address": "\(listener.host):\(port)"])
             })
         try await service.run()
     }

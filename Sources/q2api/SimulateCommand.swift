@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import QSimulator
 import ServiceLifecycle
+import UnixSignals
 
 /// Runs the Amazon Q + OIDC simulator, for trying q2api without an AWS account, and for tests.
 struct SimulateCommand: AsyncParsableCommand {
