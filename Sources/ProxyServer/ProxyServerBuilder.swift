@@ -13,6 +13,7 @@ package enum ProxyServerBuilder {
         router.add(middleware: APIKeyMiddleware(runtime: runtime))
         HealthController(runtime: runtime).addRoutes(to: router)
         MessagesController(runtime: runtime).addRoutes(to: router)
+        ChatCompletionsController(runtime: runtime).addRoutes(to: router)
         ModelsController(runtime: runtime).addRoutes(to: router)
         return router
     }

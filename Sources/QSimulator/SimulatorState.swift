@@ -144,5 +144,7 @@ package final class SimulatorState: Sendable {
             }
             continuation?.resume()
         }
+        // A cancellation that raced with a release leaves its mark behind; drop it.
+        self.storage.withLock { _ = $0.cancelledHolds.remove(id) }
     }
 }

@@ -212,9 +212,18 @@ def _config_for(env: Env, port: int) -> str:
     )
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def own_server(env: Env, tmp_path: Path) -> Iterator[Callable[[], str]]:
-    """Starts a fresh `q2api serve` (same config, new port) and returns its base URL."""
+def own_server(env: Env, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[[], str]]:
+    """Starts a fresh `q2api serve` (same config, new port) and returns its base URL.
+
+    Its log is printed (under "Captured stdout teardown") when the test fails."""
     if not env.bin:
         pytest.skip("Q2API_BIN is not set")
     processes: list[tuple[subprocess.Popen, Path]] = []
@@ -253,6 +262,10 @@ def own_server(env: Env, tmp_path: Path) -> Iterator[Callable[[], str]]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    call_report = getattr(request.node, "report_call", None)
+    if call_report is not None and call_report.failed:
+        for _, log_path in processes:
+            print(f"----- {log_path.name} -----\n{log_path.read_text(errors='replace')}")
 
 
 def pytest_configure(config: pytest.Config) -> None:

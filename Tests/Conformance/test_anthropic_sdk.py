@@ -495,11 +495,12 @@ def test_malformed_json_is_400_with_request_id(raw):
     assert body.get("request_id") == request_id
 
 
-def test_missing_messages_is_400_naming_the_field(client):
-    with pytest.raises(anthropic.BadRequestError) as caught:
-        client.messages.create(model=MODEL, max_tokens=64, messages=anthropic.omit)
-    error = assert_claude_error(caught.value.body, "invalid_request_error")
+def test_missing_messages_is_400_naming_the_field(raw):
+    response = raw.post("/v1/messages", json={"model": MODEL, "max_tokens": 64})
+    assert response.status_code == 400
+    error = assert_claude_error(response.json(), "invalid_request_error")
     assert "messages" in error["message"]
+    assert response.headers.get("request-id")
 
 
 def test_body_over_the_limit_is_413(raw):

@@ -136,3 +136,14 @@ extension JSONValue: ExpressibleByDictionaryLiteral {
         self = .object(elements.map { JSONMember($0.0, $0.1) })
     }
 }
+
+extension JSONValue {
+    /// A copy without `null` members or elements: the upstream rejects explicit nulls anywhere in a body.
+    package func removingNulls() -> JSONValue {
+        switch self {
+        case .array(let items): .array(items.filter { !$0.isNull }.map { $0.removingNulls() })
+        case .object(let members): .object(members.filter { !$0.value.isNull }.map { JSONMember($0.key, $0.value.removingNulls()) })
+        default: self
+        }
+    }
+}

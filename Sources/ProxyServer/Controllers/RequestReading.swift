@@ -25,6 +25,18 @@ enum RequestReading {
         }
     }
 
+    /// The body read as JSON and decoded by a dialect's decoder; its `RequestError` becomes a 400 (or 404) in the dialect's shape.
+    static func decoded<Decoded>(
+        _ request: Request, context: ProxyRequestContext, limit: Int, _ decode: (JSONValue) throws(RequestError) -> Decoded
+    ) async throws -> Decoded {
+        let body = try await json(request, context: context, limit: limit)
+        do {
+            return try decode(body)
+        } catch {
+            throw ProxyHTTPError(ClaudeError(requestError: error), dialect: context.dialect, requestID: context.requestID)
+        }
+    }
+
     /// A fresh id with the given prefix (`msg_…`, `chatcmpl-…`).
     static func newID(_ prefix: String) -> String {
         prefix + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24)

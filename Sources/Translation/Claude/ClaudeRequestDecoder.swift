@@ -6,11 +6,6 @@ import ProxyModels
 /// `metadata`, betas, thinking blocks with signatures, …) and rejects only what cannot be
 /// served, naming the field.
 package enum ClaudeRequestDecoder {
-    /// Images the upstream accepts, by media type.
-    static let imageFormats = ["image/png": "png", "image/jpeg": "jpeg", "image/jpg": "jpeg", "image/gif": "gif", "image/webp": "webp"]
-    /// The upstream's per-image limit (AMAZON_Q.md §2.8).
-    package static let maximumImageBytes = 10 * 1024 * 1024
-
     package static func decode(_ body: JSONValue) throws(RequestError) -> Conversation {
         guard case .object = body else { throw .invalid("body", "the request body must be a JSON object") }
         guard let model = body["model"] else { throw .invalid("model", "field required") }
@@ -46,12 +41,7 @@ package enum ClaudeRequestDecoder {
             }
         }
 
-        let stream: Bool
-        switch body["stream"] {
-        case nil, .null?: stream = false
-        case .bool(let flag)?: stream = flag
-        default: throw .invalid("stream", "must be a boolean")
-        }
+        let stream = try RequestFields.bool(body["stream"], path: "stream")
 
         for key in ["temperature", "top_p"] {
             if let value = body[key], !value.isNull, value.doubleValue == nil { throw .invalid(key, "must be a number") }
@@ -170,18 +160,8 @@ package enum ClaudeRequestDecoder {
         switch source["type"]?.stringValue {
         case "base64":
             guard let mediaType = source["media_type"]?.stringValue else { throw .invalid("\(path).media_type", "field required") }
-            guard let format = imageFormats[mediaType.lowercased()] else {
-                throw .invalid(
-                    "\(path).media_type",
-                    "unsupported image type \"\(mediaType)\"; the upstream accepts image/png, image/jpeg, image/gif and image/webp")
-            }
             guard let data = source["data"]?.stringValue, !data.isEmpty else { throw .invalid("\(path).data", "field required") }
-            let decodedSize = data.utf8.count / 4 * 3
-            if decodedSize > maximumImageBytes {
-                throw .invalid("\(path).data", "image is larger than the upstream's limit of 10 MiB")
-            }
-            guard isPlausibleBase64(data) else { throw .invalid("\(path).data", "is not valid base64") }
-            return .init(format: format, base64: data)
+            return try .validated(mediaType: mediaType, base64: data, mediaTypePath: "\(path).media_type", dataPath: "\(path).data")
         case "url":
             throw .invalid("\(path).type", "image URLs are not supported by the upstream; send the image as base64")
         case let other?:
@@ -189,21 +169,6 @@ package enum ClaudeRequestDecoder {
         case nil:
             throw .invalid("\(path).type", "field required")
         }
-    }
-
-    /// A cheap check (alphabet and padding) so that garbage is a 400 here rather than an upstream rejection.
-    static func isPlausibleBase64(_ data: String) -> Bool {
-        var count = 0
-        for byte in data.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                UInt8(ascii: "+"), UInt8(ascii: "/"), UInt8(ascii: "="):
-                count += 1
-            case UInt8(ascii: "\n"), UInt8(ascii: "\r"): continue
-            default: return false
-            }
-        }
-        return count % 4 == 0
     }
 
     static func decodeToolResultContent(_ value: JSONValue?, path: String) throws(RequestError) -> [Conversation.ToolResultPart] {
@@ -239,12 +204,8 @@ package enum ClaudeRequestDecoder {
     }
 
     static func decodeTools(_ value: JSONValue?) throws(RequestError) -> [Conversation.Tool] {
-        guard let value, !value.isNull else { return [] }
-        guard let items = value.arrayValue else { throw .invalid("tools", "must be an array") }
         var tools: [Conversation.Tool] = []
-        for (index, item) in items.enumerated() {
-            let path = "tools.\(index)"
-            guard case .object = item else { throw .invalid(path, "must be an object") }
+        for (path, item) in try RequestFields.objects(value, path: "tools") {
             guard let name = item["name"]?.stringValue, !name.isEmpty else { throw .invalid("\(path).name", "field required") }
             if let type = item["type"]?.stringValue, type != "custom", item["input_schema"] == nil {
                 // Server tools (web_search, bash_20250124, …) have no schema; the upstream has no equivalent.

@@ -92,58 +92,31 @@ package struct ClaudeStreamEncoder: Sendable {
 /// Builds the non-streaming Claude `message` object from the same neutral events, so both
 /// modes always agree.
 package struct ClaudeMessageAssembler: Sendable {
-    private var blocks: [Int: Block] = [:]
-    private var order: [Int] = []
-    private var finish: ReplyFinish?
-    package private(set) var failure: QUpstreamFailure?
+    private var reply: ReplyAccumulator
 
-    enum Block: Sendable {
-        case text(String)
-        case thinking(String, signature: String)
-        case toolUse(id: String, name: String, json: String)
+    package init(_ reply: ReplyAccumulator = ReplyAccumulator()) {
+        self.reply = reply
     }
 
-    package init() {}
+    package var failure: QUpstreamFailure? { reply.failure }
 
     package mutating func add(_ event: ReplyEvent) {
-        switch event {
-        case .blockStart(let index, let block):
-            order.append(index)
-            switch block {
-            case .text: blocks[index] = .text("")
-            case .thinking: blocks[index] = .thinking("", signature: "")
-            case .toolUse(let id, let name): blocks[index] = .toolUse(id: id, name: name, json: "")
-            }
-        case .textDelta(let index, let text):
-            if case .text(let existing)? = blocks[index] { blocks[index] = .text(existing + text) }
-        case .thinkingDelta(let index, let text):
-            if case .thinking(let existing, let signature)? = blocks[index] { blocks[index] = .thinking(existing + text, signature: signature) }
-        case .signatureDelta(let index, let signature):
-            if case .thinking(let existing, _)? = blocks[index] { blocks[index] = .thinking(existing, signature: signature) }
-        case .toolInputDelta(let index, let json):
-            if case .toolUse(let id, let name, let existing)? = blocks[index] { blocks[index] = .toolUse(id: id, name: name, json: existing + json) }
-        case .blockStop:
-            break
-        case .finish(let finish):
-            self.finish = finish
-        case .failure(let failure):
-            self.failure = failure
-        }
+        reply.add(event)
     }
 
     package func message(id: String, model: String, inputTokens: Int) -> JSONValue {
         var content: [JSONValue] = []
-        for index in order {
-            switch blocks[index] {
-            case .text(let text)?: content.append(["type": "text", "text": .string(text)])
-            case .thinking(let text, let signature)?:
+        for block in reply.blocks {
+            switch block {
+            case .text(let text): content.append(["type": "text", "text": .string(text)])
+            case .thinking(let text, let signature):
                 content.append(["type": "thinking", "thinking": .string(text), "signature": .string(signature)])
-            case .toolUse(let id, let name, let json)?:
+            case .toolUse(let id, let name, let json):
                 let input = json.isEmpty ? JSONValue.object([]) : ((try? JSONParser.parse(json)) ?? .object([]))
                 content.append(["type": "tool_use", "id": .string(id), "name": .string(name), "input": input])
-            case nil: break
             }
         }
+        let finish = reply.finish
         let usage = finish?.usage ?? ReplyUsage(inputTokens: inputTokens, outputTokens: 0)
         return [
             "id": .string(id), "type": "message", "role": "assistant", "model": .string(model), "content": .array(content),

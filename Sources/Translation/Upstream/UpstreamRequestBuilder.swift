@@ -98,6 +98,11 @@ package enum UpstreamRequestBuilder {
         // 4. Pair tool results with the tool uses of the assistant turn right before them.
         pairToolResults(&messages, repairs: &repairs)
 
+        // The upstream rejects explicit nulls anywhere; a null member of a tool input means "absent".
+        if messages.contains(where: { $0.content.contains { if case .toolUse(let use) = $0 { use.input != use.input.removingNulls() } else { false } } }) {
+            repairs.append("removed null members from tool inputs in history")
+        }
+
         // 5. Images: the upstream takes at most 10 per request; keep the newest.
         limitImages(&messages, repairs: &repairs)
 
@@ -181,7 +186,7 @@ package enum UpstreamRequestBuilder {
                         uses.append(
                             .object([
                                 JSONMember("toolUseId", .string(use.id)), JSONMember("name", .string(names.upstreamName(for: use.name))),
-                                JSONMember("input", use.input),
+                                JSONMember("input", use.input.removingNulls()),
                             ]))
                     default: break
                     }
@@ -388,7 +393,7 @@ package enum UpstreamRequestBuilder {
                 for part in result.content {
                     switch part {
                     case .text(let text): if !text.trimmingWhitespace().isEmpty { content.append(["text": .string(text)]) }
-                    case .json(let json): content.append(["json": json])
+                    case .json(let json): content.append(["json": json.removingNulls()])
                     case .image(let image): images.append(imageValue(image))
                     }
                 }

@@ -1,0 +1,155 @@
+import AsyncAlgorithms
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import ProxyModels
+import Translation
+
+/// How one dialect writes a reply stream: its opening, its events, keep-alives and a late failure.
+protocol ReplyStreamFraming: Sendable {
+    /// What goes out before the first event (Claude's `message_start`, OpenAI's role chunk).
+    mutating func appendOpening(to buffer: inout ByteBuffer)
+    mutating func append(_ event: ReplyEvent, to buffer: inout ByteBuffer)
+    /// Sent whenever the upstream has been silent for the ping interval.
+    func appendKeepAlive(to buffer: inout ByteBuffer)
+    /// A pump failure after the stream has started.
+    func appendFailure(_ error: ClaudeError, to buffer: inout ByteBuffer)
+}
+
+/// The dialect-independent part of serving a chat request: resolve the model, plan the upstream
+/// request, run the `ReplyPump` with failover, and let its first message decide the HTTP status;
+/// then either assemble the whole reply or stream it with keep-alives.
+struct ReplyExchange: Sendable {
+    /// The conversation as planned (with the model's thinking default applied).
+    let conversation: Conversation
+    let plan: UpstreamRequestPlan
+    let pump: ReplyPump
+    let channel: AsyncChannel<PumpMessage>
+    let task: Task<Void, Never>
+    let dialect: Dialect
+    let requestID: String
+
+    func fail(_ error: ClaudeError) -> ProxyHTTPError {
+        ProxyHTTPError(error, dialect: dialect, requestID: requestID)
+    }
+
+    /// Starts the exchange. Errors before the first reply event (unknown model, unplannable
+    /// request, every account refused) are thrown in the dialect's shape.
+    static func start(
+        _ conversation: Conversation, runtime: ProxyRuntime, settings: ServerSettings, dialect: Dialect, requestID: String
+    ) async throws(ProxyHTTPError) -> ReplyExchange {
+        func fail(_ error: ClaudeError) -> ProxyHTTPError { ProxyHTTPError(error, dialect: dialect, requestID: requestID) }
+        var conversation = conversation
+        guard let model = settings.resolveModel(conversation.model) else {
+            throw fail(.notFound("model: \(conversation.model) is not served by this proxy; GET /v1/models lists the models"))
+        }
+        if model.thinking && conversation.thinking == nil { conversation.thinking = .enabled(budgetTokens: 16_000) }
+
+        let plan: UpstreamRequestPlan
+        do {
+            plan = try UpstreamRequestBuilder.build(
+                conversation, template: settings.template,
+                options: .init(
+                    modelId: model.upstreamID, maximumInputTokens: settings.maxInputTokens, currentTime: RequestReading.currentTimeText(),
+                    makeID: { UUIDText.make() }))
+        } catch {
+            throw fail(ClaudeError(requestError: error))
+        }
+        var logger = runtime.logger
+        logger[metadataKey: "request.id"] = "\(requestID)"
+        if !plan.repairs.isEmpty { logger.debug("request repaired", metadata: ["repairs": "\(plan.repairs.count)"]) }
+
+        let pump = ReplyPump(
+            runtime: runtime, settings: settings, plan: plan,
+            translator: .init(
+                thinkingRequested: plan.thinkingRequested, stopSequences: conversation.stopSequences, maxTokens: conversation.maxTokens,
+                inputTokens: plan.inputTokens, toolNames: plan.toolNames),
+            logger: logger)
+        let (channel, task) = pump.start()
+
+        // The first message decides the status: a failure before any content is a real HTTP error.
+        var iterator = channel.makeAsyncIterator()
+        guard let first = await iterator.next() else {
+            task.cancel()
+            throw fail(.api("the upstream exchange ended without a reply"))
+        }
+        if case .failed(let error) = first {
+            task.cancel()
+            throw fail(error)
+        }
+        return ReplyExchange(
+            conversation: conversation, plan: plan, pump: pump, channel: channel, task: task, dialect: dialect, requestID: requestID)
+    }
+
+    /// The whole reply, for a non-streaming response; a failure in the middle of it is thrown.
+    func collect() async throws(ProxyHTTPError) -> ReplyAccumulator {
+        var reply = ReplyAccumulator()
+        for await message in channel {
+            if case .events(let events) = message { for event in events { reply.add(event) } }
+        }
+        if let failure = reply.failure {
+            throw fail(pump.clientError(for: failure))
+        }
+        return reply
+    }
+
+    /// The `text/event-stream` response that writes the reply as it comes.
+    func streamResponse<Framing: ReplyStreamFraming>(_ framing: Framing, pingInterval: Duration) -> Response {
+        let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("x-accel-buffering")!: "no"]
+        let channel = channel
+        let task = task
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { writer in
+                defer { task.cancel() }
+                var framing = framing
+                var buffer = ByteBuffer()
+                framing.appendOpening(to: &buffer)
+                try await writer.write(buffer)
+                try await Self.streamEvents(channel, framing: &framing, pingInterval: pingInterval, writer: &writer)
+                try await writer.finish(nil)
+            })
+    }
+
+    /// Writes events as they come, with a keep-alive whenever the upstream has been silent for `pingInterval`.
+    static func streamEvents<Framing: ReplyStreamFraming>(
+        _ channel: AsyncChannel<PumpMessage>, framing: inout Framing, pingInterval: Duration, writer: inout any ResponseBodyWriter
+    ) async throws {
+        let ticks = AsyncTimerSequence(interval: pingInterval, clock: .continuous).map { _ in StreamItem.tick }
+        var lastWrite = ContinuousClock.now
+        var buffer = ByteBuffer()
+        for await item in merge(channel.map { StreamItem.message($0) }, ticks) {
+            buffer.clear()
+            switch item {
+            case .tick:
+                guard ContinuousClock.now - lastWrite >= pingInterval * 0.9 else { continue }
+                framing.appendKeepAlive(to: &buffer)
+            case .message(.events(let events)):
+                for event in events { framing.append(event, to: &buffer) }
+            case .message(.failed(let error)):
+                framing.appendFailure(error, to: &buffer)
+            case .message(.opened):
+                continue
+            }
+            if buffer.readableBytes > 0 {
+                try await writer.write(buffer)
+                lastWrite = .now
+            }
+            if case .message(.events(let events)) = item, events.contains(where: Self.isTerminal) { break }
+        }
+    }
+
+    /// What the stream loop waits on: the pump or the keep-alive timer.
+    enum StreamItem: Sendable {
+        case message(PumpMessage)
+        case tick
+    }
+
+    static func isTerminal(_ event: ReplyEvent) -> Bool {
+        switch event {
+        case .finish, .failure: true
+        default: false
+        }
+    }
+}
