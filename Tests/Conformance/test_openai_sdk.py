@@ -7,16 +7,15 @@ Every test talks to the real q2api binary, which talks to `q2api simulate`. Repl
 from __future__ import annotations
 
 import json
-import subprocess
-import time
-from pathlib import Path
+import re
 from typing import Iterator
 
+import conftest
 import httpx
 import openai
 import pytest
 
-from conftest import DEFAULT_REPLY, TIMEOUT, Env, free_port, png_1x1_base64, user
+from conftest import DEFAULT_REPLY, TIMEOUT, Env, png_1x1_base64, user
 
 MODEL = "gpt-4o"
 
@@ -100,6 +99,15 @@ def stream_chat(client: openai.OpenAI, **params) -> dict:
         return collect(stream)
 
 
+def content_and_finish(client: openai.OpenAI, stream: bool, **params) -> tuple[str, str]:
+    """The reply text and finish_reason, from a stream or a plain completion."""
+    if stream:
+        result = stream_chat(client, **params)
+        return result["content"], result["finish_reason"]
+    choice = client.chat.completions.create(**params).choices[0]
+    return choice.message.content, choice.finish_reason
+
+
 def assert_openai_error(body: object) -> dict:
     """The SDK hands over the `error` member of OpenAI's envelope as `body`."""
     assert isinstance(body, dict), body
@@ -147,11 +155,7 @@ def test_streaming_text(oai):
 @pytest.mark.parametrize("stream", [False, True], ids=["non-stream", "stream"])
 def test_scripted_text_round_trips_exactly(oai, stream):
     text = 'Ünïcode "quotes" \\ back\\slash and <tags> & 🎉 emoji'
-    params = dict(model=MODEL, messages=user(f"[[sim:text:{text}]]"))
-    if stream:
-        assert stream_chat(oai, **params)["content"] == text
-    else:
-        assert oai.chat.completions.create(**params).choices[0].message.content == text
+    assert content_and_finish(oai, stream, model=MODEL, messages=user(f"[[sim:text:{text}]]")) == (text, "stop")
 
 
 def test_raw_stream_ends_with_done(env):
@@ -431,12 +435,7 @@ def test_include_usage_final_chunk(oai):
 @pytest.mark.parametrize("stream", [False, True], ids=["non-stream", "stream"])
 def test_stop(oai, stream):
     params = dict(model=MODEL, stop=["STOP", "HALT"], messages=user("[[sim:text:alpha beta STOP gamma]]"))
-    if stream:
-        result = stream_chat(oai, **params)
-        content, finish = result["content"], result["finish_reason"]
-    else:
-        choice = oai.chat.completions.create(**params).choices[0]
-        content, finish = choice.message.content, choice.finish_reason
+    content, finish = content_and_finish(oai, stream, **params)
     assert content == "alpha beta "
     assert finish == "stop"
 
@@ -450,12 +449,7 @@ def test_stop_as_a_string(oai):
 @pytest.mark.parametrize("field", ["max_tokens", "max_completion_tokens"])
 def test_max_tokens_is_finish_reason_length(oai, stream, field):
     params = {"model": MODEL, field: 20, "messages": user("[[sim:long:4000]]")}
-    if stream:
-        result = stream_chat(oai, **params)
-        content, finish = result["content"], result["finish_reason"]
-    else:
-        choice = oai.chat.completions.create(**params).choices[0]
-        content, finish = choice.message.content, choice.finish_reason
+    content, finish = content_and_finish(oai, stream, **params)
     assert finish == "length"
     assert 0 < len(content) < 400
 
@@ -483,45 +477,18 @@ def test_unknown_model_is_served_by_the_default_and_echoed(oai):
 
 
 @pytest.fixture
-def rejecting_server(env: Env, tmp_path: Path) -> Iterator[str]:
-    """A q2api with `models.unknown: reject`, to see the 404 for an unknown model."""
-    if not env.bin:
-        pytest.skip("Q2API_BIN is not set")
-    port = free_port()
-    config = tmp_path / "reject.yaml"
-    config.write_text(
-        "version: 1\n"
-        f"listeners:\n  - address: 127.0.0.1:{port}\n"
-        f'api_keys: ["{env.api_key}"]\n'
-        f"upstream:\n  endpoint: {env.sim_url}/\n  oidc_endpoint: {env.sim_url}/\n"
-        "models:\n  unknown: reject\n"
-        "accounts:\n  - id: sim\n    client_id: sim-client\n    client_secret: sim-secret\n    refresh_token: sim-refresh-token\n"
-    )
-    log = tmp_path / "reject.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen([env.bin, "serve", "-c", str(config)], stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"q2api serve exited:\n{log.read_text(errors='replace')}")
-            try:
-                if httpx.get(url + "/healthz", timeout=1, trust_env=False).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"q2api serve did not start:\n{log.read_text(errors='replace')}")
-            time.sleep(0.05)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+def rejecting_server(own_server, monkeypatch) -> str:
+    """A fresh q2api (conftest's `own_server`) whose config adds `models.unknown: reject`."""
+    original = conftest._config_for
+
+    def with_reject(env: Env, port: int) -> str:
+        text = original(env, port)
+        if re.search(r"^models:", text, re.MULTILINE):
+            pytest.skip("the suite's config already has a models section")
+        return text.rstrip("\n") + "\nmodels:\n  unknown: reject\n"
+
+    monkeypatch.setattr(conftest, "_config_for", with_reject)
+    return own_server()
 
 
 def test_unknown_model_rejected_is_404_model_not_found(rejecting_server, env):

@@ -257,3 +257,35 @@ struct ClaudeCodeReplayTests {
         }
     }
 }
+
+@Suite("Upstream refusals in Claude's shape", .serialized)
+struct UpstreamRefusalTests {
+    @Test("the upstream's context-length error becomes Claude's prompt-is-too-long 400")
+    func contextTooLong() async throws {
+        try await withProxy { proxy in
+            let reply = try await proxy.post("/v1/messages", claudeRequest("[[sim:toolong]]"))
+            #expect(reply.status == 400)
+            let message = (reply.json?["error"] as? [String: Any])?["message"] as? String ?? ""
+            #expect(message.range(of: #"^prompt is too long: \d+ tokens > \d+ maximum$"#, options: .regularExpression) != nil, "\(message)")
+        }
+    }
+
+    @Test("an overloaded upstream is a 529 overloaded_error once every account was tried")
+    func overloaded() async throws {
+        try await withProxy { proxy in
+            let reply = try await proxy.post("/v1/messages", claudeRequest("[[sim:overloaded]]"))
+            #expect(reply.status == 529)
+            #expect((reply.json?["error"] as? [String: Any])?["type"] as? String == "overloaded_error")
+        }
+    }
+
+    @Test("with models.unknown: reject, an unknown model is a 404 not_found_error")
+    func unknownModel() async throws {
+        try await withProxy(extraYAML: "models: {unknown: reject}") { proxy in
+            let body = claudeRequest("hi").replacingOccurrences(of: "claude-sonnet-4-5-20250929", with: "gpt-17")
+            let reply = try await proxy.post("/v1/messages", body)
+            #expect(reply.status == 404)
+            #expect((reply.json?["error"] as? [String: Any])?["type"] as? String == "not_found_error")
+        }
+    }
+}

@@ -6,11 +6,6 @@ package struct OpenAIRequest: Sendable, Equatable {
     package var conversation: Conversation
     /// `stream_options.include_usage`: end the stream with a `choices: []` chunk carrying `usage`.
     package var includeUsage: Bool
-
-    package init(conversation: Conversation, includeUsage: Bool = false) {
-        self.conversation = conversation
-        self.includeUsage = includeUsage
-    }
 }
 
 /// Reads an OpenAI Chat Completions request body into a `Conversation`.

@@ -1,0 +1,47 @@
+import AsyncAlgorithms
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Foundation
+import Synchronization
+import Testing
+import Translation
+
+@testable import ProxyServer
+
+/// Collects what a response body writes, for tests.
+struct RecordingWriter: ResponseBodyWriter {
+    let sink: @Sendable (ByteBuffer) -> Void
+
+    mutating func write(_ buffer: ByteBuffer) async throws { sink(buffer) }
+    consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
+}
+
+@Suite("Keep-alive while the upstream is silent")
+struct KeepAliveTests {
+    @Test("pings are sent while no event arrives, then the events flow")
+    func pingsDuringSilence() async throws {
+        let channel = AsyncChannel<PumpMessage>()
+        let written = Recorder()
+        let producer = Task {
+            try await Task.sleep(for: .milliseconds(400))
+            await channel.send(.events([.blockStart(index: 0, block: .text), .textDelta(index: 0, text: "late"), .blockStop(index: 0)]))
+            await channel.send(.events([.finish(.init(stopReason: .endTurn, usage: .init(inputTokens: 1, outputTokens: 1)))]))
+            channel.finish()
+        }
+        var writer: any ResponseBodyWriter = RecordingWriter(sink: { written.append(String(buffer: $0)) })
+        var framing = ClaudeStreamFraming(encoder: ClaudeStreamEncoder(messageID: "msg_x", model: "m", inputTokens: 1))
+        try await ReplyExchange.streamEvents(channel, framing: &framing, pingInterval: .milliseconds(50), writer: &writer)
+        _ = await producer.result
+        let text = written.text
+        let pingsBeforeText = text.components(separatedBy: "event: content_block_delta").first?.components(separatedBy: "event: ping").count ?? 0
+        #expect(pingsBeforeText - 1 >= 3, "several pings went out during 400 ms of silence at a 50 ms interval")
+        #expect(text.hasSuffix("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"))
+    }
+}
+
+final class Recorder: Sendable {
+    private let storage = Mutex<[String]>([])
+    func append(_ text: String) { storage.withLock { $0.append(text) } }
+    var text: String { storage.withLock { $0.joined() } }
+}
