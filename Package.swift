@@ -117,6 +117,7 @@ let package = Package(
         .testTarget(name: "TranslationTests", dependencies: ["Translation", "ProxyModels"], exclude: ["Golden"]),
         .testTarget(name: "SSETests", dependencies: ["SSE", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "ProxyConfigTests", dependencies: ["ProxyConfig", "Translation"]),
+        .testTarget(name: "AccountsTests", dependencies: ["Accounts", "ProxyConfig"]),
         .testTarget(
             name: "QSimulatorTests",
             dependencies: [
@@ -134,6 +135,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -10,11 +10,15 @@ package struct AccountCredentials: Sendable, Equatable {
     /// Per-account upstream endpoint override.
     package var endpoint: String?
     package var enabled: Bool
+    /// Used by the `weighted` strategy (values below 1 count as 1).
     package var weight: Int
+    /// Priority tier: lower tiers are filled first; the pool spills to the next tier only when no
+    /// account of a lower tier is usable. Default 0.
+    package var tier: Int
 
     package init(
         id: String, label: String, clientID: String, clientSecret: String, refreshToken: String, profileArn: String? = nil,
-        endpoint: String? = nil, enabled: Bool = true, weight: Int = 1
+        endpoint: String? = nil, enabled: Bool = true, weight: Int = 1, tier: Int = 0
     ) {
         self.id = id
         self.label = label
@@ -25,6 +29,14 @@ package struct AccountCredentials: Sendable, Equatable {
         self.endpoint = endpoint
         self.enabled = enabled
         self.weight = weight
+        self.tier = tier
+    }
+
+    /// Whether `other` authenticates differently (a reload with new secrets resets the token and
+    /// clears `suspended`, `refresh_failed` and auto-disable).
+    func authenticatesDifferently(from other: AccountCredentials) -> Bool {
+        clientID != other.clientID || clientSecret != other.clientSecret || refreshToken != other.refreshToken
+            || profileArn != other.profileArn || endpoint != other.endpoint
     }
 }
 
@@ -57,3 +69,11 @@ package struct TokenRefreshError: Error, Sendable, Equatable, CustomStringConver
 
 /// Performs the OIDC call; injected so the pool has no network code and tests need no server.
 package typealias TokenRefresher = @Sendable (AccountCredentials) async throws(TokenRefreshError) -> RefreshedToken
+
+/// Runs after a successful refresh and before the new token is stored or handed to any caller:
+/// the server persists a rotated refresh token here (append + fsync). When it throws, the refresh
+/// counts as a transient failure and the new token is not used.
+package typealias TokenRefreshedHook = @Sendable (_ accountID: String, _ token: RefreshedToken) async throws -> Void
+
+/// Called (outside the pool's lock) whenever an account's health changes, for the state store.
+package typealias AccountStatusHook = @Sendable (_ accountID: String, _ status: AccountStatus) -> Void

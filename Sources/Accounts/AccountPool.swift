@@ -3,211 +3,290 @@ import Synchronization
 
 /// The accounts the server can use, their tokens and their health.
 ///
-/// Selection is synchronous and hot, so the state sits behind a `Mutex` rather than in an
-/// actor (no suspension points, no re-entrancy). Token refreshes are single-flight per
-/// account: the first caller starts one `Task`, every concurrent caller awaits that task.
+/// A thin shell around ``AccountPoolState``: the state sits behind a `Mutex` (selection is
+/// synchronous and hot; an actor would add suspension points and re-entrancy), every method
+/// modifies the state under the lock and then runs the returned ``PoolAction``s outside it.
+/// Time comes from an injected clock, anchored to the wall clock once at start-up.
+///
+/// Token refreshes are single-flight per account: the first caller starts one `Task`, every
+/// concurrent caller awaits that task. A refreshed token is handed out only after the
+/// ``TokenRefreshedHook`` returned (the server persists a rotated refresh token there).
 package final class AccountPool: Sendable {
-    struct Entry: Sendable {
-        var credentials: AccountCredentials
-        var health: AccountHealth
-        var accessToken: String?
-        var expiresAt: ContinuousClock.Instant?
-        var refresh: Task<String, any Error>?
-        var inFlight = 0
-        var successes = 0
-        var failures = 0
-        var lastError: String?
+    struct Storage: Sendable {
+        var machine: AccountPoolState
+        /// Cached access tokens (kept out of the state machine so snapshots can never leak one).
+        var tokens: [String: String] = [:]
+        var refreshes: [String: Task<String, any Error>] = [:]
     }
 
-    struct State: Sendable {
-        var entries: [String: Entry] = [:]
-        var order: [String] = []
-        var roundRobin = 0
-    }
-
-    private let state: Mutex<State>
+    private let storage: Mutex<Storage>
     private let refresher: TokenRefresher
-    private let refreshMargin: Duration
-    private let clock = ContinuousClock()
+    private let onTokenRefreshed: TokenRefreshedHook?
+    private let onStatusChanged: AccountStatusHook?
     private let logger: Logger
+    private let clockNow: @Sendable () -> PoolInstant
+    private let clockSleep: @Sendable (PoolInstant) async throws -> Void
 
-    package init(accounts: [AccountCredentials], refreshMargin: Duration = .seconds(300), refresher: @escaping TokenRefresher, logger: Logger) {
-        var state = State()
-        for account in accounts {
-            state.entries[account.id] = Entry(credentials: account, health: account.enabled ? .active : .disabled)
-            state.order.append(account.id)
+    /// - Parameters:
+    ///   - clock: drives cooldowns, token lifetimes and the refresh loop; tests inject a manual clock.
+    ///   - wallClock: read once, to anchor `clock` to calendar time (quota resets, persisted deadlines).
+    ///   - random: the selection and jitter generator; seed it for deterministic tests.
+    package init<C: Clock>(
+        accounts: [AccountCredentials], configuration: PoolConfiguration = .init(), refresher: @escaping TokenRefresher,
+        onTokenRefreshed: TokenRefreshedHook? = nil, onStatusChanged: AccountStatusHook? = nil,
+        clock: C = ContinuousClock(), wallClock: @Sendable () -> PoolInstant = PoolInstant.wallNow, random: PoolRandom = .init(),
+        logger: Logger = Logger(label: "q2api.accounts")
+    ) where C.Duration == Duration {
+        let origin = clock.now
+        let wallOrigin = wallClock()
+        let now: @Sendable () -> PoolInstant = { wallOrigin + origin.duration(to: clock.now) }
+        self.clockNow = now
+        self.clockSleep = { deadline in
+            try await clock.sleep(until: origin.advanced(by: wallOrigin.duration(to: deadline)), tolerance: nil)
         }
-        self.state = Mutex(state)
+        self.storage = Mutex(Storage(machine: AccountPoolState(accounts: accounts, configuration: configuration, random: random, now: now())))
         self.refresher = refresher
-        self.refreshMargin = refreshMargin
+        self.onTokenRefreshed = onTokenRefreshed
+        self.onStatusChanged = onStatusChanged
         self.logger = logger
     }
 
+    /// The pool's current time.
+    package var now: PoolInstant { clockNow() }
+
     // MARK: - Selection
 
-    /// Picks a usable account not in `excluding`, favouring the least busy, then by weight at random.
-    package func checkout(excluding: Set<String> = []) -> AccountCredentials? {
-        let now = clock.now
-        return state.withLock { state -> AccountCredentials? in
-            let candidates = state.order.compactMap { id -> Entry? in
-                guard !excluding.contains(id), let entry = state.entries[id], entry.health.isUsable(at: now) else { return nil }
-                return entry
-            }
-            guard !candidates.isEmpty else { return nil }
-            let totalWeight = candidates.reduce(0) { $0 + max(1, $1.credentials.weight) }
-            var pick = Int.random(in: 0..<totalWeight)
-            var chosen = candidates[0]
-            for candidate in candidates {
-                pick -= max(1, candidate.credentials.weight)
-                if pick < 0 {
-                    chosen = candidate
-                    break
-                }
-            }
-            state.entries[chosen.credentials.id]?.inFlight += 1
-            if case .cooling = chosen.health { state.entries[chosen.credentials.id]?.health = .active }
-            return chosen.credentials
-        }
+    /// Picks an account for a request (see ``AccountPoolState/checkout(now:sessionKey:excluding:)``).
+    /// Every `.account` must be ended with exactly one ``checkin(_:outcome:)``.
+    package func checkout(sessionKey: String? = nil, excluding: Set<String> = []) -> CheckoutDecision {
+        let now = clockNow()
+        return storage.withLock { $0.machine.checkout(now: now, sessionKey: sessionKey, excluding: excluding) }
     }
 
     /// Ends a checkout, recording the outcome.
-    package func checkin(_ id: String, outcome: Outcome) {
-        let now = clock.now
-        state.withLock { state in
-            guard var entry = state.entries[id] else { return }
-            entry.inFlight = max(0, entry.inFlight - 1)
-            switch outcome {
-            case .success:
-                entry.successes += 1
-                if case .cooling = entry.health { entry.health = .active }
-            case .cancelled:
-                break
-            case .failure(let kind, let message):
-                entry.failures += 1
-                entry.lastError = message
-                switch kind {
-                case .throttled(let retryAfter):
-                    entry.health = .cooling(until: now + (retryAfter ?? .seconds(60)), reason: message)
-                case .suspended:
-                    entry.health = .suspended(reason: message)
-                case .other:
-                    break
-                }
-            }
-            state.entries[id] = entry
-        }
+    package func checkin(_ id: String, outcome: CheckoutOutcome) {
+        let now = clockNow()
+        let actions = storage.withLock { $0.machine.record(outcome, account: id, now: now) }
+        run(actions)
     }
 
-    package enum Outcome: Sendable {
-        case success
-        case cancelled
-        case failure(FailureKind, message: String)
-    }
-
-    package enum FailureKind: Sendable {
-        case throttled(retryAfter: Duration?)
-        case suspended
-        case other
-    }
+    package typealias Outcome = CheckoutOutcome
+    package typealias FailureKind = Accounts.FailureKind
 
     // MARK: - Tokens
 
-    /// A valid access token for the account, refreshing it first when it is missing, near expiry,
-    /// or equal to `rejected` (a token the upstream just called expired).
+    /// A valid access token for the account, refreshing it first when it is missing, within
+    /// `refresh.before_expiry` of its expiry, or equal to `rejected` (a token the upstream just
+    /// called expired). Concurrent callers share one refresh. After a failed refresh, further
+    /// attempts are rate-limited (``PoolConfiguration/refreshBackoff``): meanwhile the still-valid
+    /// old token is returned, or the last error thrown.
     package func accessToken(for id: String, rejected: String? = nil) async throws -> String {
-        let now = clock.now
-        let margin = refreshMargin
-        let decision: Result<Task<String, any Error>, TokenRefreshError>? = state.withLock { state in
-            guard var entry = state.entries[id] else {
-                return .failure(TokenRefreshError(isPermanent: true, message: "unknown account \(id)"))
+        let now = clockNow()
+        enum Decision {
+            case token(String)
+            case wait(Task<String, any Error>)
+            case fail(TokenRefreshError)
+        }
+        let decision: Decision = storage.withLock { storage in
+            guard let entry = storage.machine.entries[id] else {
+                return .fail(TokenRefreshError(isPermanent: true, message: "unknown account \(id)"))
             }
-            if let token = entry.accessToken, token != rejected, let expiresAt = entry.expiresAt, now + margin < expiresAt {
-                return nil
+            let current = storage.tokens[id].flatMap { $0 == rejected ? nil : $0 }
+            let expiresAt = entry.tokenExpiresAt
+            if let current, let expiresAt, now + storage.machine.configuration.refreshBeforeExpiry < expiresAt { return .token(current) }
+            if let running = storage.refreshes[id] { return .wait(running) }
+            if !storage.machine.refreshAllowed(account: id, now: now) {
+                if let current, let expiresAt, now < expiresAt { return .token(current) }
+                return .fail(storage.machine.lastRefreshError(account: id) ?? TokenRefreshError(isPermanent: false, message: "token refresh rate-limited"))
             }
-            if let running = entry.refresh { return .success(running) }
-            let task = Task { [self] in try await self.performRefresh(id) }
-            entry.refresh = task
-            state.entries[id] = entry
-            return .success(task)
+            return .wait(startRefresh(id, in: &storage))
         }
         switch decision {
-        case nil:
-            return state.withLock { $0.entries[id]?.accessToken ?? "" }
-        case .failure(let error)?:
-            throw error
-        case .success(let task)?:
-            return try await task.value
+        case .token(let token): return token
+        case .fail(let error): throw error
+        case .wait(let task): return try await task.value
         }
     }
 
-    private func performRefresh(_ id: String) async throws -> String {
-        guard let credentials = state.withLock({ $0.entries[id]?.credentials }) else {
-            throw TokenRefreshError(isPermanent: true, message: "unknown account \(id)")
+    /// Refreshes the account's token now, joining a refresh already running. An operator's
+    /// refresh (`force`) ignores the failure rate limit and can bring back a `refresh_failed` account.
+    @discardableResult
+    package func refresh(_ id: String, force: Bool = true) async throws -> String {
+        let now = clockNow()
+        let task: Task<String, any Error> = try storage.withLock { storage in
+            guard storage.machine.entries[id] != nil else { throw TokenRefreshError(isPermanent: true, message: "unknown account \(id)") }
+            if let running = storage.refreshes[id] { return running }
+            if force {
+                storage.machine.allowRefreshNow(account: id)
+            } else if !storage.machine.refreshAllowed(account: id, now: now) {
+                throw storage.machine.lastRefreshError(account: id) ?? TokenRefreshError(isPermanent: false, message: "token refresh rate-limited")
+            }
+            return startRefresh(id, in: &storage)
         }
+        return try await task.value
+    }
+
+    /// Starts the single refresh task of the account; call with the lock held and no task running.
+    private func startRefresh(_ id: String, in storage: inout Storage) -> Task<String, any Error> {
+        let credentials = storage.machine.entries[id]!.credentials
+        let generation = storage.machine.entries[id]!.credentialsGeneration
+        let task = Task { [self] in try await self.performRefresh(id, credentials: credentials, generation: generation) }
+        storage.refreshes[id] = task
+        return task
+    }
+
+    private func performRefresh(_ id: String, credentials: AccountCredentials, generation: Int) async throws -> String {
         do {
-            let token = try await refresher(credentials)
-            let expiresAt = clock.now + token.expiresIn
-            state.withLock { state in
-                state.entries[id]?.accessToken = token.accessToken
-                state.entries[id]?.expiresAt = expiresAt
-                if let rotated = token.refreshToken { state.entries[id]?.credentials.refreshToken = rotated }
-                state.entries[id]?.refresh = nil
-                if case .refreshFailed? = state.entries[id]?.health { state.entries[id]?.health = .active }
+            let token: RefreshedToken
+            do {
+                token = try await refresher(credentials)
+            }
+            if let onTokenRefreshed {
+                do {
+                    try await onTokenRefreshed(id, token)
+                } catch {
+                    throw TokenRefreshError(isPermanent: false, message: "the refreshed token could not be saved: \(error)")
+                }
+            }
+            let now = clockNow()
+            let actions: [PoolAction] = storage.withLock { storage in
+                storage.refreshes[id] = nil
+                guard storage.machine.entries[id]?.credentialsGeneration == generation else { return [] }
+                storage.tokens[id] = token.accessToken
+                return storage.machine.tokenRefreshed(account: id, expiresIn: token.expiresIn, rotatedRefreshToken: token.refreshToken, now: now)
             }
             logger.debug("token refreshed", metadata: ["account": "\(id)"])
+            run(actions)
             return token.accessToken
-        } catch {
-            state.withLock { state in
-                state.entries[id]?.refresh = nil
-                state.entries[id]?.lastError = error.message
-                if error.isPermanent { state.entries[id]?.health = .refreshFailed(reason: error.message) }
+        } catch let error as TokenRefreshError {
+            let now = clockNow()
+            let actions: [PoolAction] = storage.withLock { storage in
+                storage.refreshes[id] = nil
+                guard let entry = storage.machine.entries[id], entry.credentialsGeneration == generation else { return [] }
+                let valid = storage.tokens[id] != nil && (entry.tokenExpiresAt.map { now < $0 } ?? false)
+                return Self.discardingTokens(storage.machine.tokenRefreshFailed(account: id, error: error, hasValidToken: valid, now: now), in: &storage)
             }
             logger.warning("token refresh failed", metadata: ["account": "\(id)", "error": "\(error.message)"])
+            run(actions)
             throw error
         }
+    }
+
+    /// Keeps every account's token fresh even when idle: refreshes each one `refresh.before_expiry`
+    /// (minus up to `refresh.jitter`) before its token expires, failed attempts rate-limited with
+    /// backoff. Accounts that never had a token are left to their first request. Runs until cancelled.
+    package func runRefreshLoop() async {
+        while !Task.isCancelled {
+            let now = clockNow()
+            let (due, next, poll) = storage.withLock { storage in
+                (
+                    storage.machine.refreshesDue(now: now).filter { storage.refreshes[$0] == nil },
+                    storage.machine.nextRefreshDue(),
+                    storage.machine.configuration.refreshPollInterval
+                )
+            }
+            if !due.isEmpty {
+                await withTaskGroup(of: Void.self) { group in
+                    for id in due {
+                        group.addTask { _ = try? await self.refresh(id, force: false) }
+                    }
+                }
+            }
+            let after = clockNow()
+            var wake = after + poll
+            if let next, next < wake { wake = max(next, after + .seconds(1)) }
+            do {
+                try await clockSleep(wake)
+            } catch {
+                return
+            }
+        }
+    }
+
+    // MARK: - Reload and operator overrides
+
+    /// Applies a reloaded account list (see ``AccountPoolState/update(accounts:now:)``).
+    package func update(accounts: [AccountCredentials], configuration: PoolConfiguration? = nil) {
+        let now = clockNow()
+        let actions = storage.withLock { storage in
+            if let configuration { storage.machine.update(configuration: configuration) }
+            return Self.discardingTokens(storage.machine.update(accounts: accounts, now: now), in: &storage)
+        }
+        run(actions)
+    }
+
+    /// An operator turns an account on or off. Returns false for an unknown account.
+    @discardableResult
+    package func setEnabled(_ id: String, enabled: Bool) -> Bool {
+        let now = clockNow()
+        guard let actions = storage.withLock({ $0.machine.setEnabled(id: id, enabled: enabled, now: now) }) else { return false }
+        run(actions)
+        return true
+    }
+
+    /// Restores a persisted status at start-up (the state store).
+    package func restore(id: String, status: AccountStatus) {
+        storage.withLock { $0.machine.restore(id: id, status: status) }
+    }
+
+    private func run(_ actions: [PoolAction]) {
+        for action in actions {
+            switch action {
+            case .persistStatus(let id, _, _):
+                guard let onStatusChanged, let status = storage.withLock({ $0.machine.entries[id]?.status }) else { continue }
+                onStatusChanged(id, status)
+            case .log(let level, let message, let account):
+                logger.log(level: level, "\(message)", metadata: ["account": "\(account)"])
+            case .scheduleRefresh(let id):
+                Task { [self] in _ = try? await self.refresh(id, force: true) }
+            case .discardToken:
+                break  // done under the lock, see discardingTokens(_:in:)
+            }
+        }
+    }
+
+    /// Drops the cached tokens the actions ask to discard, in the same critical section as the
+    /// state change (so a token refreshed just after cannot be discarded by mistake).
+    private static func discardingTokens(_ actions: [PoolAction], in storage: inout Storage) -> [PoolAction] {
+        for case .discardToken(let id) in actions { storage.tokens[id] = nil }
+        return actions
     }
 
     // MARK: - Status
 
-    package struct Snapshot: Sendable {
-        package var id: String
-        package var label: String
-        package var health: AccountHealth
-        package var inFlight: Int
-        package var successes: Int
-        package var failures: Int
-        package var tokenValid: Bool
-        package var lastError: String?
+    package func snapshot() -> [AccountSnapshot] {
+        let now = clockNow()
+        return storage.withLock { storage in
+            let tokens = storage.tokens
+            return storage.machine.snapshot(now: now) { tokens[$0] != nil }
+        }
     }
 
-    package func snapshot() -> [Snapshot] {
-        let now = clock.now
-        return state.withLock { state in
-            state.order.compactMap { id in
-                guard let entry = state.entries[id] else { return nil }
-                return Snapshot(
-                    id: id, label: entry.credentials.label, health: entry.health, inFlight: entry.inFlight, successes: entry.successes,
-                    failures: entry.failures, tokenValid: entry.expiresAt.map { now < $0 } ?? false, lastError: entry.lastError)
+    /// Accounts a request could be sent through now.
+    package var usableCount: Int {
+        let now = clockNow()
+        return storage.withLock { $0.machine.usableCount(now: now) }
+    }
+
+    package var totalCount: Int { storage.withLock { $0.machine.entries.count } }
+
+    /// Why no account would be handed out now, or `nil` when one would: `.noneConfigured`,
+    /// `.allCooling(retryAfter:)` (429 with `retry-after`) or `.noneUsable` (503/529).
+    package func unavailability(excluding: Set<String> = []) -> CheckoutDecision? {
+        let now = clockNow()
+        return storage.withLock { storage in
+            var probe = storage.machine
+            switch probe.checkout(now: now, excluding: excluding) {
+            case .account: return nil
+            case let other: return other
             }
         }
     }
 
-    package var usableCount: Int {
-        let now = clock.now
-        return state.withLock { state in state.entries.values.filter { $0.health.isUsable(at: now) }.count }
-    }
-
-    package var totalCount: Int { state.withLock { $0.entries.count } }
-
-    /// The earliest time a cooling account becomes usable, for `retry-after`.
+    /// The seconds until the earliest cooling account comes back, when every account is cooling.
     package var secondsUntilNextRecovery: Int? {
-        let now = clock.now
-        return state.withLock { state in
-            state.entries.values.compactMap { entry -> Int? in
-                guard case .cooling(let until, _) = entry.health else { return nil }
-                let seconds = (until - now).components.seconds
-                return max(1, Int(seconds) + 1)
-            }.min()
-        }
+        guard case .allCooling(let retryAfter)? = unavailability() else { return nil }
+        let (seconds, attoseconds) = retryAfter.components
+        return Int(seconds) + (attoseconds > 0 ? 1 : 0)
     }
 }

@@ -9,8 +9,8 @@ package struct ProxyRequestContext: RequestContext {
     package var requestID: String = ""
     /// Which API the request speaks, so errors render in its shape.
     package var dialect: Dialect = .claude
-    /// Filled by controllers for the access log.
-    package var accessLog = AccessLogFields()
+    /// What the request did, for the access log and the request metrics (filled by the exchange and the pump).
+    package var accessLog = AccessLogRecorder()
 
     package init(source: Source) {
         self.coreContext = .init(source: source)
@@ -23,13 +23,4 @@ package struct ProxyRequestContext: RequestContext {
 package enum Dialect: String, Sendable {
     case claude
     case openAI = "openai"
-}
-
-package struct AccessLogFields: Sendable {
-    package var model: String?
-    package var account: String?
-    package var inputTokens: Int?
-    package var stream: Bool?
-
-    package init() {}
 }

@@ -1,12 +1,12 @@
 import ArgumentParser
 
-/// The `q2api` command: `serve` (the default), `check`, `simulate`, `explain`, `template`.
+/// The `q2api` command: `serve` (the default), `check`, `simulate`, `explain`, `template`, `accounts`.
 @main
 struct Q2API: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "q2api",
         abstract: "A Claude Messages and OpenAI Chat Completions API in front of Amazon Q Developer accounts.",
-        subcommands: [ServeCommand.self, CheckCommand.self, SimulateCommand.self, ExplainCommand.self, TemplateCommand.self],
+        subcommands: [ServeCommand.self, CheckCommand.self, SimulateCommand.self, ExplainCommand.self, TemplateCommand.self, AccountsCommand.self],
         defaultSubcommand: ServeCommand.self)
 }
 

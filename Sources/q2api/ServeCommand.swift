@@ -3,7 +3,9 @@ import Foundation
 import Logging
 import ProxyConfig
 import ProxyServer
+import ServiceLifecycle
 import Translation
+import UnixSignals
 
 /// Runs the proxy on the listeners of the config.
 struct ServeCommand: AsyncParsableCommand {
@@ -26,11 +28,23 @@ struct ServeCommand: AsyncParsableCommand {
             "starting",
             metadata: ["config": "\(config.sourcePath)", "accounts": "\(config.accounts.count)", "listeners": "\(config.listeners.map { $0.address.description })"])
         let boundLogger = logger
-        let service = ProxyServerService(
+        // One Prometheus registry for the process: the server's metrics and anything recorded through swift-metrics.
+        let metrics = ProxyMetrics()
+        metrics.bootstrapGlobal()
+        // sd_notify: READY=1 once the listeners are bound, RELOADING=1/READY=1 around reloads, STOPPING=1 below.
+        let notifier = SystemdNotifier()
+        var service = ProxyServerService(
             config: config, template: template, logger: logger,
             onBound: { listener, port in
                 boundLogger.info("listening", metadata: ["address": "\(listener.host):\(port)"])
             })
-        try await service.run()
+        service.metrics = metrics
+        service.notifier = notifier
+        // SIGTERM/SIGINT: stop accepting, let in-flight streams finish, cut them after the deadline.
+        var groupConfiguration = ServiceGroupConfiguration(
+            // Last, so that it hears of the shutdown first and systemd gets STOPPING=1 before the drain.
+            services: [.init(service: service), .init(service: SystemdStoppingNotice(notifier: notifier))], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(30)
+        try await ServiceGroup(configuration: groupConfiguration).run()
     }
 }

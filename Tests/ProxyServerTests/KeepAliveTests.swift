@@ -24,7 +24,11 @@ struct KeepAliveTests {
         let channel = AsyncChannel<PumpMessage>()
         let written = Recorder()
         let producer = Task {
-            try await Task.sleep(for: .milliseconds(400))
+            // Stay silent until four pings went out (bounded), so the test does not depend on timing.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while written.text.components(separatedBy: "event: ping").count - 1 < 4, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
             await channel.send(.events([.blockStart(index: 0, block: .text), .textDelta(index: 0, text: "late"), .blockStop(index: 0)]))
             await channel.send(.events([.finish(.init(stopReason: .endTurn, usage: .init(inputTokens: 1, outputTokens: 1)))]))
             channel.finish()
@@ -35,7 +39,7 @@ struct KeepAliveTests {
         _ = await producer.result
         let text = written.text
         let pingsBeforeText = text.components(separatedBy: "event: content_block_delta").first?.components(separatedBy: "event: ping").count ?? 0
-        #expect(pingsBeforeText - 1 >= 3, "several pings went out during 400 ms of silence at a 50 ms interval")
+        #expect(pingsBeforeText - 1 >= 4, "keep-alive pings went out while the upstream was silent")
         #expect(text.hasSuffix("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"))
     }
 }

@@ -35,8 +35,26 @@ package struct HealthController: Sendable {
             "accounts": [
                 "usable": .int(runtime.pool.usableCount), "total": .int(accounts.count),
                 "by_state": .object(byState.sorted { $0.key < $1.key }.map { JSONMember($0.key, .int($0.value)) }),
+                "items": .array(accounts.map(Self.row)),
             ],
-            "config": ["generation": .int(settings.configGeneration), "path": .string(settings.configPath), "last_reload_error": nil],
+            "config": [
+                "generation": .int(settings.configGeneration), "path": .string(settings.configPath),
+                "last_reload_error": runtime.reloadStatus.lastError.map(JSONValue.string) ?? .null,
+                "last_reload_success": runtime.reloadStatus.lastSuccessUnixTime.map { JSONValue.double($0.rounded()) } ?? .null,
+            ],
+        ]
+    }
+
+    /// One account in `/healthz`: never a token or a secret.
+    static func row(_ account: AccountSnapshot) -> JSONValue {
+        let status = account.status
+        return [
+            "id": .string(account.id), "label": .string(account.label), "state": .string(status.health.name),
+            "reason": status.reason.map(JSONValue.string) ?? .null, "since": .string(status.since.description),
+            "until": status.health.until.map { JSONValue.string($0.description) } ?? .null,
+            "last_error": status.lastError.map(JSONValue.string) ?? .null, "in_flight": .int(account.inFlight),
+            "successes": .int(account.successes), "failures": .int(account.failures),
+            "token_expires": account.tokenExpiresAt.map { JSONValue.string($0.description) } ?? .null,
         ]
     }
 }

@@ -7,15 +7,25 @@ import Upstream
 /// upstream clients.
 package final class ProxyRuntime: Sendable {
     private let current: Mutex<ServerSettings>
+    private let reload = Mutex(ReloadStatus())
+    private let reloadRequester = Mutex<(@Sendable () -> Void)?>(nil)
     package let pool: AccountPool
     package let qClient: AmazonQClient
     package let logger: Logger
+    /// Prometheus metrics (`/metrics`) and systemd notifications (a no-op outside systemd).
+    package let metrics: ProxyMetrics
+    package let notifier: SystemdNotifier
 
-    package init(settings: ServerSettings, pool: AccountPool, qClient: AmazonQClient, logger: Logger) {
+    package init(
+        settings: ServerSettings, pool: AccountPool, qClient: AmazonQClient, logger: Logger, metrics: ProxyMetrics = ProxyMetrics(),
+        notifier: SystemdNotifier = SystemdNotifier(socketPath: nil)
+    ) {
         self.current = Mutex(settings)
         self.pool = pool
         self.qClient = qClient
         self.logger = logger
+        self.metrics = metrics
+        self.notifier = notifier
     }
 
     /// The settings in force now; a request reads this once and keeps its copy.
@@ -24,4 +34,33 @@ package final class ProxyRuntime: Sendable {
     package func replaceSettings(_ settings: ServerSettings) {
         current.withLock { $0 = settings }
     }
+
+    /// The outcome of the last reload, for `/healthz` and metrics.
+    package var reloadStatus: ReloadStatus { reload.withLock { $0 } }
+
+    package func recordReload(_ update: (inout ReloadStatus) -> Void) {
+        reload.withLock { update(&$0) }
+    }
+
+    /// Asks the running server to reload its config, as SIGHUP does.
+    package func requestReload() {
+        reloadRequester.withLock { $0 }?()
+    }
+
+    func setReloadRequester(_ requester: (@Sendable () -> Void)?) {
+        reloadRequester.withLock { $0 = requester }
+    }
+}
+
+/// What `/healthz` reports about reloads.
+package struct ReloadStatus: Sendable, Equatable {
+    /// The error of the last failed reload attempt, cleared by the next successful one.
+    package var lastError: String?
+    package var lastErrorAt: ContinuousClock.Instant?
+    /// Wall-clock seconds since 1970 of the last successful reload (or of startup).
+    package var lastSuccessUnixTime: Double?
+    package var reloads = 0
+    package var failures = 0
+
+    package init() {}
 }

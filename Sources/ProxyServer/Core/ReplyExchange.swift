@@ -29,6 +29,8 @@ struct ReplyExchange: Sendable {
     let task: Task<Void, Never>
     let dialect: Dialect
     let requestID: String
+    /// The request's access-log recorder (model, account, first token, usage).
+    let recorder: AccessLogRecorder?
 
     func fail(_ error: ClaudeError) -> ProxyHTTPError {
         ProxyHTTPError(error, dialect: dialect, requestID: requestID)
@@ -41,6 +43,12 @@ struct ReplyExchange: Sendable {
     ) async throws(ProxyHTTPError) -> ReplyExchange {
         func fail(_ error: ClaudeError) -> ProxyHTTPError { ProxyHTTPError(error, dialect: dialect, requestID: requestID) }
         var conversation = conversation
+        let recorder = AccessLogRecorder.current
+        let clientModel = conversation.model
+        recorder?.update {
+            $0.model = clientModel
+            $0.metricModel = settings.metricModel(clientModel)
+        }
         guard let model = settings.resolveModel(conversation.model) else {
             throw fail(.notFound("model: \(conversation.model) is not served by this proxy; GET /v1/models lists the models"))
         }
@@ -65,7 +73,7 @@ struct ReplyExchange: Sendable {
             translator: .init(
                 thinkingRequested: plan.thinkingRequested, stopSequences: conversation.stopSequences, maxTokens: conversation.maxTokens,
                 inputTokens: plan.inputTokens, toolNames: plan.toolNames),
-            logger: logger)
+            logger: logger, recorder: recorder)
         let (channel, task) = pump.start()
 
         // The first message decides the status: a failure before any content is a real HTTP error.
@@ -78,15 +86,23 @@ struct ReplyExchange: Sendable {
             task.cancel()
             throw fail(error)
         }
+        if case .opened(let account) = first { recorder?.update { $0.account = account } }
         return ReplyExchange(
-            conversation: conversation, plan: plan, pump: pump, channel: channel, task: task, dialect: dialect, requestID: requestID)
+            conversation: conversation, plan: plan, pump: pump, channel: channel, task: task, dialect: dialect, requestID: requestID,
+            recorder: recorder)
     }
 
     /// The whole reply, for a non-streaming response; a failure in the middle of it is thrown.
     func collect() async throws(ProxyHTTPError) -> ReplyAccumulator {
         var reply = ReplyAccumulator()
         for await message in channel {
-            if case .events(let events) = message { for event in events { reply.add(event) } }
+            if case .events(let events) = message {
+                recorder?.markFirstToken()
+                for event in events {
+                    Self.recordUsage(event, into: recorder)
+                    reply.add(event)
+                }
+            }
         }
         if let failure = reply.failure {
             throw fail(pump.clientError(for: failure))
@@ -99,22 +115,30 @@ struct ReplyExchange: Sendable {
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("x-accel-buffering")!: "no"]
         let channel = channel
         let task = task
+        let recorder = recorder
+        let metrics = pump.runtime.metrics
+        recorder?.update { $0.stream = true }
         return Response(
             status: .ok, headers: headers,
             body: ResponseBody { writer in
-                defer { task.cancel() }
+                metrics.streamStarted()
+                defer {
+                    task.cancel()
+                    metrics.streamFinished()
+                }
                 var framing = framing
                 var buffer = ByteBuffer()
                 framing.appendOpening(to: &buffer)
                 try await writer.write(buffer)
-                try await Self.streamEvents(channel, framing: &framing, pingInterval: pingInterval, writer: &writer)
+                try await Self.streamEvents(channel, framing: &framing, pingInterval: pingInterval, writer: &writer, recorder: recorder)
                 try await writer.finish(nil)
             })
     }
 
     /// Writes events as they come, with a keep-alive whenever the upstream has been silent for `pingInterval`.
     static func streamEvents<Framing: ReplyStreamFraming>(
-        _ channel: AsyncChannel<PumpMessage>, framing: inout Framing, pingInterval: Duration, writer: inout any ResponseBodyWriter
+        _ channel: AsyncChannel<PumpMessage>, framing: inout Framing, pingInterval: Duration, writer: inout any ResponseBodyWriter,
+        recorder: AccessLogRecorder? = nil
     ) async throws {
         let ticks = AsyncTimerSequence(interval: pingInterval, clock: .continuous).map { _ in StreamItem.tick }
         var lastWrite = ContinuousClock.now
@@ -126,7 +150,10 @@ struct ReplyExchange: Sendable {
                 guard ContinuousClock.now - lastWrite >= pingInterval * 0.9 else { continue }
                 framing.appendKeepAlive(to: &buffer)
             case .message(.events(let events)):
-                for event in events { framing.append(event, to: &buffer) }
+                for event in events {
+                    framing.append(event, to: &buffer)
+                    recordUsage(event, into: recorder)
+                }
             case .message(.failed(let error)):
                 framing.appendFailure(error, to: &buffer)
             case .message(.opened):
@@ -135,6 +162,7 @@ struct ReplyExchange: Sendable {
             if buffer.readableBytes > 0 {
                 try await writer.write(buffer)
                 lastWrite = .now
+                if case .message(.events) = item { recorder?.markFirstToken(at: lastWrite) }
             }
             if case .message(.events(let events)) = item, events.contains(where: Self.isTerminal) { break }
         }
@@ -144,6 +172,15 @@ struct ReplyExchange: Sendable {
     enum StreamItem: Sendable {
         case message(PumpMessage)
         case tick
+    }
+
+    /// The finish event carries the reply's usage.
+    static func recordUsage(_ event: ReplyEvent, into recorder: AccessLogRecorder?) {
+        guard let recorder, case .finish(let finish) = event else { return }
+        recorder.update {
+            $0.inputTokens = finish.usage.inputTokens + finish.usage.cacheReadInputTokens + finish.usage.cacheCreationInputTokens
+            $0.outputTokens = finish.usage.outputTokens
+        }
     }
 
     static func isTerminal(_ event: ReplyEvent) -> Bool {

@@ -25,13 +25,21 @@ package struct ReplyPump: Sendable {
     let plan: UpstreamRequestPlan
     let translatorConfiguration: ReplyTranslator.Configuration
     let logger: Logger
+    /// The request's access-log recorder: the pump notes the account tried and the upstream errors.
+    let recorder: AccessLogRecorder?
+    /// Session affinity: `X-Claude-Code-Session-Id`, else `metadata.user_id`; nil for none.
+    package var sessionKey: String?
 
-    package init(runtime: ProxyRuntime, settings: ServerSettings, plan: UpstreamRequestPlan, translator: ReplyTranslator.Configuration, logger: Logger) {
+    package init(
+        runtime: ProxyRuntime, settings: ServerSettings, plan: UpstreamRequestPlan, translator: ReplyTranslator.Configuration, logger: Logger,
+        recorder: AccessLogRecorder? = nil
+    ) {
         self.runtime = runtime
         self.settings = settings
         self.plan = plan
         self.translatorConfiguration = translator
         self.logger = logger
+        self.recorder = recorder
     }
 
     /// Starts the exchange; the returned channel yields the messages, the task can be cancelled.
@@ -53,8 +61,12 @@ package struct ReplyPump: Sendable {
 
         for _ in 0..<attempts {
             if Task.isCancelled { return }
-            guard let account = pool.checkout(excluding: tried) else { break }
+            guard case .account(let account) = pool.checkout(sessionKey: sessionKey, excluding: tried) else { break }
             tried.insert(account.id)
+            recorder?.update {
+                $0.account = account.id
+                $0.attempts += 1
+            }
             var accountLogger = logger
             accountLogger[metadataKey: "account"] = "\(account.id)"
 
@@ -163,11 +175,13 @@ package struct ReplyPump: Sendable {
     }
 
     private func record(_ failure: QUpstreamFailure, account: String) {
+        runtime.metrics.recordUpstreamError(failure.kind)
+        recorder?.update { $0.upstreamError = failure.kind.rawValue }
         let kind: AccountPool.FailureKind
         switch failure.kind {
         case .throttled, .overloaded: kind = .throttled(retryAfter: failure.retryAfter.map { .seconds($0) })
         case .suspended: kind = .suspended
-        case .quotaExhausted: kind = .throttled(retryAfter: .seconds(3600))
+        case .quotaExhausted: kind = .quotaExhausted
         default: kind = .other
         }
         runtime.pool.checkin(account, outcome: .failure(kind, message: failure.description))

@@ -22,6 +22,7 @@ extension ServerSettings {
             },
             configGeneration: generation,
             configPath: config.sourcePath)
+        self.modelNames = Set((models.available + models.aliases.keys).map { $0.lowercased() })
     }
 }
 

@@ -5,7 +5,7 @@ import Translation
 /// Built from one validated `ProxyConfig` snapshot; a request keeps the snapshot it started
 /// with even if a reload swaps in a new one meanwhile.
 package struct ServerSettings: Sendable {
-    package struct Listener: Sendable, Equatable {
+    package struct Listener: Sendable, Hashable {
         package var host: String
         package var port: Int
         /// Serving with no API keys on a non-loopback address was explicitly allowed.
@@ -44,6 +44,9 @@ package struct ServerSettings: Sendable {
     package var pingInterval: Duration
     package var configGeneration: Int
     package var configPath: String
+    /// Every model name the config knows (available ids and alias names), lower-cased: the bound on
+    /// the `model` label of the metrics.
+    package var modelNames: Set<String> = []
 
     package init(
         listeners: [Listener] = [.init(host: "127.0.0.1", port: 8080)], apiKeys: [String] = [], maxBodyBytes: Int = 20 * 1024 * 1024,

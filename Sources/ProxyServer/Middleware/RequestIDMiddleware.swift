@@ -9,19 +9,22 @@ import Translation
 package struct RequestIDMiddleware: RouterMiddleware {
     package typealias Context = ProxyRequestContext
     let logger: Logger
+    let metrics: ProxyMetrics?
 
-    package init(logger: Logger) {
+    package init(logger: Logger, metrics: ProxyMetrics? = nil) {
         self.logger = logger
+        self.metrics = metrics
     }
 
     package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         context.requestID = "req_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24)
         context.dialect = Self.dialect(of: request)
-        let started = ContinuousClock.now
+        let recorder = AccessLogRecorder()
+        context.accessLog = recorder
         var response: Response
         do {
-            response = try await next(request, context)
+            response = try await AccessLogRecorder.$current.withValue(recorder) { try await next(request, context) }
         } catch let error as ProxyHTTPError {
             response = try error.response(from: request, context: context)
         } catch let error as HTTPError {
@@ -40,15 +43,24 @@ package struct RequestIDMiddleware: RouterMiddleware {
                 .response(from: request, context: context)
         }
         response.headers[HTTPField.Name("request-id")!] = context.requestID
-        let elapsed = ContinuousClock.now - started
-        if request.uri.path != "/healthz" && request.uri.path != "/health" {
-            logger.info(
-                "request",
-                metadata: [
-                    "request.id": "\(context.requestID)", "method": "\(request.method.rawValue)", "path": "\(request.uri.path)",
-                    "status": "\(response.status.code)", "dialect": "\(context.dialect.rawValue)",
-                    "duration_ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
-                ])
+        let finish = AccessLogLine(
+            logger: logger, metrics: metrics, recorder: recorder, requestID: context.requestID, method: request.method.rawValue,
+            path: request.uri.path, status: Int(response.status.code), dialect: context.dialect.rawValue)
+        guard recorder.snapshot.stream else {
+            finish.write()
+            return response
+        }
+        // A stream's line is written when its last byte is out (or the client went away), so that
+        // the duration, the first-token time and the usage are the real ones.
+        let body = response.body
+        response.body = ResponseBody(contentLength: body.contentLength) { writer in
+            do {
+                try await body.write(writer)
+            } catch {
+                finish.write(clientGone: true)
+                throw error
+            }
+            finish.write()
         }
         return response
     }
@@ -62,5 +74,47 @@ package struct RequestIDMiddleware: RouterMiddleware {
             return anthropic ? .claude : .openAI
         }
         return .claude
+    }
+}
+
+/// Writes the access-log line and the request metrics of one finished request.
+package struct AccessLogLine: Sendable {
+    let logger: Logger
+    let metrics: ProxyMetrics?
+    let recorder: AccessLogRecorder
+    let requestID: String
+    let method: String
+    let path: String
+    let status: Int
+    let dialect: String
+
+    package init(
+        logger: Logger, metrics: ProxyMetrics?, recorder: AccessLogRecorder, requestID: String, method: String, path: String, status: Int,
+        dialect: String
+    ) {
+        self.logger = logger
+        self.metrics = metrics
+        self.recorder = recorder
+        self.requestID = requestID
+        self.method = method
+        self.path = path
+        self.status = status
+        self.dialect = dialect
+    }
+
+    /// Probes and scrapes are logged at debug level only, so they do not drown the requests.
+    static let quietPaths: Set<String> = ["/healthz", "/health", "/readyz", "/metrics"]
+
+    package func write(clientGone: Bool = false) {
+        let end = ContinuousClock.now
+        let fields = recorder.snapshot
+        if let metrics {
+            metrics.recordRequest(endpoint: path, model: fields.metricModel, status: status, duration: end - recorder.started)
+            if fields.stream, let first = fields.firstTokenAt { metrics.recordTimeToFirstToken(endpoint: path, first - recorder.started) }
+            if let model = fields.metricModel { metrics.recordTokens(model: model, input: fields.inputTokens ?? 0, output: fields.outputTokens ?? 0) }
+        }
+        var metadata = recorder.metadata(requestID: requestID, method: method, path: path, status: status, dialect: dialect, at: end)
+        if clientGone { metadata["client_gone"] = "true" }
+        logger.log(level: Self.quietPaths.contains(path) ? .debug : .info, "request", metadata: metadata)
     }
 }

@@ -12,6 +12,9 @@ import Testing
 /// A real q2api server and a real simulator on loopback ports, in process, for end-to-end tests.
 struct ProxyHarness: Sendable {
     let baseURL: String
+    /// The YAML file the server loaded (a temp file), for reload tests.
+    let configPath: String
+    let simulatorPort: Int
     let simulatorURL: String
     let simulator: SimulatorState
     let client: HTTPClient
@@ -65,6 +68,14 @@ func withProxy(
             refresh_token: sim-refresh
         """,
     extraYAML: String = "",
+    listenersYAML: String = "  - address: 127.0.0.1:0",
+    reload: ReloadOptions = {
+        var options = ReloadOptions()
+        options.reloadOnSignal = false
+        options.pollInterval = nil
+        options.environment = [:]
+        return options
+    }(),
     _ body: @Sendable (ProxyHarness) async throws -> Void
 ) async throws {
     let logger = {
@@ -87,7 +98,7 @@ func withProxy(
         let yaml = """
             version: 1
             listeners:
-              - address: 127.0.0.1:0
+            \(listenersYAML)
             api_keys: ["\(ProxyHarness.apiKey)"]
             upstream:
               endpoint: http://127.0.0.1:\(simPort)/
@@ -97,13 +108,19 @@ func withProxy(
             accounts:
             \(accounts)
             """
-        let config = try ProxyConfig.parse(yaml: yaml, path: "test.yaml", environment: [:])
-        let service = ProxyServerService(config: config, template: try config.compiledTemplate(), logger: logger, onBound: { _, port in proxyContinuation.yield(port) })
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("q2api-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let configPath = directory.appendingPathComponent("q2api.yaml").path
+        try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let config = try ProxyConfig.load(path: configPath, environment: [:])
+        let service = ProxyServerService(
+            config: config, template: try config.compiledTemplate(), logger: logger, reload: reload,
+            onBound: { _, port in proxyContinuation.yield(port) })
         group.addTask { try await service.run() }
         var proxyIterator = proxyPorts.makeAsyncIterator()
         guard let proxyPort = await proxyIterator.next() else { throw CancellationError() }
         let harness = ProxyHarness(
-            baseURL: "http://127.0.0.1:\(proxyPort)", simulatorURL: "http://127.0.0.1:\(simPort)", simulator: state, client: client)
+            baseURL: "http://127.0.0.1:\(proxyPort)", configPath: configPath, simulatorPort: simPort, simulatorURL: "http://127.0.0.1:\(simPort)", simulator: state, client: client)
         do {
             try await body(harness)
         } catch {
