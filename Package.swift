@@ -121,7 +121,7 @@ let package = Package(
         .testTarget(
             name: "QSimulatorTests",
             dependencies: [
-                "QSimulator", "EventStream", "ProxyModels",
+                "QSimulator", "EventStream", "ProxyModels", "Upstream",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

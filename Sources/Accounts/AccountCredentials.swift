@@ -4,11 +4,18 @@ package struct AccountCredentials: Sendable, Equatable {
     package var label: String
     package var clientID: String
     package var clientSecret: String
+    /// The refresh token to use next: the seed, or the latest rotated one from the state directory.
     package var refreshToken: String
+    /// ``RefreshTokenFingerprint`` of the seed refresh token (the YAML's, or a run-time account's
+    /// `account` record's). A reload compares seeds, not the token in use, so a rotated token is
+    /// not mistaken for new credentials; the state store tags every `token` record with it.
+    package var refreshTokenSource: String
     /// Organisation accounts only.
     package var profileArn: String?
     /// Per-account upstream endpoint override.
     package var endpoint: String?
+    /// Per-account HTTP proxy for its requests and its token refreshes (`nil`: `upstream.proxy`).
+    package var proxy: String?
     package var enabled: Bool
     /// Used by the `weighted` strategy (values below 1 count as 1).
     package var weight: Int
@@ -18,15 +25,18 @@ package struct AccountCredentials: Sendable, Equatable {
 
     package init(
         id: String, label: String, clientID: String, clientSecret: String, refreshToken: String, profileArn: String? = nil,
-        endpoint: String? = nil, enabled: Bool = true, weight: Int = 1, tier: Int = 0
+        endpoint: String? = nil, proxy: String? = nil, enabled: Bool = true, weight: Int = 1, tier: Int = 0,
+        refreshTokenSource: String? = nil
     ) {
         self.id = id
         self.label = label
         self.clientID = clientID
         self.clientSecret = clientSecret
         self.refreshToken = refreshToken
+        self.refreshTokenSource = refreshTokenSource ?? RefreshTokenFingerprint.of(refreshToken)
         self.profileArn = profileArn
         self.endpoint = endpoint
+        self.proxy = proxy
         self.enabled = enabled
         self.weight = weight
         self.tier = tier
@@ -35,7 +45,7 @@ package struct AccountCredentials: Sendable, Equatable {
     /// Whether `other` authenticates differently (a reload with new secrets resets the token and
     /// clears `suspended`, `refresh_failed` and auto-disable).
     func authenticatesDifferently(from other: AccountCredentials) -> Bool {
-        clientID != other.clientID || clientSecret != other.clientSecret || refreshToken != other.refreshToken
+        clientID != other.clientID || clientSecret != other.clientSecret || refreshTokenSource != other.refreshTokenSource
             || profileArn != other.profileArn || endpoint != other.endpoint
     }
 }
@@ -72,8 +82,9 @@ package typealias TokenRefresher = @Sendable (AccountCredentials) async throws(T
 
 /// Runs after a successful refresh and before the new token is stored or handed to any caller:
 /// the server persists a rotated refresh token here (append + fsync). When it throws, the refresh
-/// counts as a transient failure and the new token is not used.
-package typealias TokenRefreshedHook = @Sendable (_ accountID: String, _ token: RefreshedToken) async throws -> Void
+/// counts as a transient failure and the new token is not used. `account` holds the credentials
+/// the refresh was made with (its `refreshToken` is the one just exchanged).
+package typealias TokenRefreshedHook = @Sendable (_ account: AccountCredentials, _ token: RefreshedToken) async throws -> Void
 
 /// Called (outside the pool's lock) whenever an account's health changes, for the state store.
 package typealias AccountStatusHook = @Sendable (_ accountID: String, _ status: AccountStatus) -> Void

@@ -63,6 +63,13 @@ package final class AccountPool: Sendable {
         return storage.withLock { $0.machine.checkout(now: now, sessionKey: sessionKey, excluding: excluding) }
     }
 
+    /// Checks out one named account if it can serve now (an admin's test request); no strategy,
+    /// no affinity. Returns `.noneUsable` when it cannot.
+    package func checkout(only id: String) -> CheckoutDecision {
+        let now = clockNow()
+        return storage.withLock { $0.machine.checkout(only: id, now: now) }
+    }
+
     /// Ends a checkout, recording the outcome.
     package func checkin(_ id: String, outcome: CheckoutOutcome) {
         let now = clockNow()
@@ -143,7 +150,7 @@ package final class AccountPool: Sendable {
             }
             if let onTokenRefreshed {
                 do {
-                    try await onTokenRefreshed(id, token)
+                    try await onTokenRefreshed(credentials, token)
                 } catch {
                     throw TokenRefreshError(isPermanent: false, message: "the refreshed token could not be saved: \(error)")
                 }
@@ -227,6 +234,18 @@ package final class AccountPool: Sendable {
     /// Restores a persisted status at start-up (the state store).
     package func restore(id: String, status: AccountStatus) {
         storage.withLock { $0.machine.restore(id: id, status: status) }
+    }
+
+    /// Restores an access token saved in the state directory, so a restart does not refresh every
+    /// account at once. Ignored when the token has expired or the account is unknown.
+    package func restoreToken(id: String, accessToken: String, expiresAt: PoolInstant) {
+        let now = clockNow()
+        guard now < expiresAt else { return }
+        storage.withLock { storage in
+            guard storage.machine.entries[id] != nil, storage.refreshes[id] == nil else { return }
+            storage.tokens[id] = accessToken
+            storage.machine.tokenRestored(account: id, expiresAt: expiresAt, now: now)
+        }
     }
 
     private func run(_ actions: [PoolAction]) {

@@ -178,6 +178,14 @@ package struct AccountPoolState: Sendable {
         return .account(entries[id]!.credentials)
     }
 
+    /// Checks out the account `id` when it is eligible now.
+    package mutating func checkout(only id: String, now: PoolInstant) -> CheckoutDecision {
+        guard let entry = entries[id], isEligible(entry, now: now) else { return .noneUsable }
+        entries[id]!.inFlight += 1
+        if entry.status.health != .active { entries[id]!.probeInFlight = true }
+        return .account(entry.credentials)
+    }
+
     private func unavailable(now: PoolInstant, excluding: Set<String>) -> CheckoutDecision {
         var earliest: PoolInstant?
         for (id, entry) in entries where !excluding.contains(id) {
@@ -216,6 +224,7 @@ package struct AccountPoolState: Sendable {
     }
 
     private mutating func bind(_ sessionKey: String, to id: String, now: PoolInstant) {
+        guard configuration.affinityTTL > .zero else { return }
         bindings[sessionKey] = Binding(account: id, expiresAt: now + configuration.affinityTTL)
         let limit = max(1, configuration.maxAffinityEntries)
         guard bindings.count > limit else { return }
@@ -357,6 +366,15 @@ package struct AccountPoolState: Sendable {
         }
         entries[id] = entry
         return actions
+    }
+
+    /// Records an access token restored from the state directory at start-up.
+    package mutating func tokenRestored(account id: String, expiresAt: PoolInstant, now: PoolInstant) {
+        guard var entry = entries[id] else { return }
+        entry.tokenExpiresAt = expiresAt
+        let jitter = configuration.refreshJitter * rng.unit()
+        entry.refreshDueAt = max(now, expiresAt - configuration.refreshBeforeExpiry - jitter)
+        entries[id] = entry
     }
 
     /// Records a failed refresh. `hasValidToken`: whether the cached access token is still within

@@ -103,7 +103,7 @@ package struct PoolConfiguration: Sendable, Hashable {
     package var refreshBeforeExpiry: Duration
     /// `refresh.jitter`: background refreshes happen up to this much earlier still, per account at random.
     package var refreshJitter: Duration
-    /// The background refresh loop wakes at least this often.
+    /// The background refresh loop wakes at least this often (a scan of the accounts under the lock: cheap).
     package var refreshPollInterval: Duration
 
     package init(
@@ -111,7 +111,7 @@ package struct PoolConfiguration: Sendable, Hashable {
         throttleBackoff: Backoff = .throttle, refreshBackoff: Backoff = .refresh,
         affinityTTL: Duration = .seconds(1800), maxAffinityEntries: Int = 10_000,
         refreshBeforeExpiry: Duration = .seconds(300), refreshJitter: Duration = .seconds(30),
-        refreshPollInterval: Duration = .seconds(30)
+        refreshPollInterval: Duration = .seconds(1)
     ) {
         self.strategy = strategy
         self.maxErrors = maxErrors
@@ -127,9 +127,11 @@ package struct PoolConfiguration: Sendable, Hashable {
 
     /// The settings from a validated config.
     package init(_ config: ProxyConfig) {
+        let balancing = config.balancing
         self.init(
-            strategy: config.balancing.strategy, maxErrors: config.balancing.maxErrors, errorWindow: config.balancing.errorWindow,
-            refreshBeforeExpiry: config.refresh.beforeExpiry, refreshJitter: config.refresh.jitter)
+            strategy: balancing.strategy, maxErrors: balancing.maxErrors, errorWindow: balancing.errorWindow,
+            throttleBackoff: Backoff(base: balancing.cooldown, cap: max(balancing.cooldown, balancing.maxCooldown), jitter: Backoff.throttle.jitter),
+            affinityTTL: balancing.affinityTTL, refreshBeforeExpiry: config.refresh.beforeExpiry, refreshJitter: config.refresh.jitter)
     }
 }
 

@@ -25,14 +25,16 @@ final class ConfigDecoder {
     static let listenerKeys = ["address", "open"]
     static let upstreamKeys = ["endpoint", "oidc_endpoint", "proxy", "connect_timeout", "read_timeout", "template"]
     static let modelsKeys = ["default", "unknown", "available", "aliases"]
-    static let balancingKeys = ["strategy", "retries", "max_errors", "error_window", "cooldown"]
+    static let balancingKeys = [
+        "strategy", "retries", "max_errors", "error_window", "cooldown", "max_cooldown", "affinity_ttl",
+    ]
     static let refreshKeys = ["before_expiry", "jitter"]
     static let limitsKeys = ["max_body", "context_tokens"]
     static let logKeys = ["level", "format"]
     static let secretAccountKeys = ["client_id", "client_secret", "refresh_token"]
     static let accountKeys = [
         "id", "label", "client_id", "client_id_file", "client_secret", "client_secret_file", "refresh_token",
-        "refresh_token_file", "profile_arn", "enabled", "weight", "endpoint", "proxy",
+        "refresh_token_file", "profile_arn", "enabled", "weight", "tier", "region", "endpoint", "proxy",
     ]
 
     // MARK: - Document
@@ -362,6 +364,12 @@ final class ConfigDecoder {
         if let field = map["cooldown"], let value = self.reader.duration(field) {
             balancing.cooldown = value
         }
+        if let field = map["max_cooldown"], let value = self.reader.duration(field, minimum: .milliseconds(1)) {
+            balancing.maxCooldown = value
+        }
+        if let field = map["affinity_ttl"], let value = self.reader.duration(field) {
+            balancing.affinityTTL = value
+        }
         return balancing
     }
 
@@ -453,6 +461,21 @@ final class ConfigDecoder {
             if let field = map["weight"], let value = self.reader.int(field, minimum: 1) {
                 weight = value
             }
+            var tier = 0
+            if let field = map["tier"], let value = self.reader.int(field, minimum: 0) {
+                tier = value
+            }
+            var region: String?
+            if let field = map["region"], let value = self.reader.string(field) {
+                let trimmed = value.trimmingWhitespace()
+                if trimmed.isEmpty {
+                    region = nil
+                } else if ProxyConfig.Account.isValidRegion(trimmed) {
+                    region = trimmed
+                } else {
+                    self.reader.report("must be \"\" or an AWS region such as us-east-1 or eu-central-1", field)
+                }
+            }
             var endpoint: URL?
             if let field = map["endpoint"] {
                 endpoint = self.optionalURL(
@@ -476,6 +499,8 @@ final class ConfigDecoder {
                     profileARN: profileARN,
                     enabled: enabled,
                     weight: weight,
+                    tier: tier,
+                    region: region,
                     endpoint: endpoint,
                     proxy: proxy
                 )

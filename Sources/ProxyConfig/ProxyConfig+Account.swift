@@ -22,7 +22,13 @@ extension ProxyConfig {
         package var enabled: Bool
         /// `weight`: >= 1; used by the `weighted` strategy.
         package var weight: Int
-        /// `endpoint`: overrides `upstream.endpoint` for this account; `nil` when `""`.
+        /// `tier`: >= 0; lower tiers are filled first, the next tier takes over only when no account of a
+        /// lower one can serve.
+        package var tier: Int
+        /// `region`: the AWS region of the account's Amazon Q profile; sets its endpoint to
+        /// `https://q.<region>.amazonaws.com/` unless `endpoint` is given. `nil` when `""`.
+        package var region: String?
+        /// `endpoint`: overrides `upstream.endpoint` (and `region`) for this account; `nil` when `""`.
         package var endpoint: URL?
         /// `proxy`: overrides `upstream.proxy` for this account; `nil` when `""`.
         package var proxy: URL?
@@ -36,6 +42,8 @@ extension ProxyConfig {
             profileARN: String? = nil,
             enabled: Bool = true,
             weight: Int = 1,
+            tier: Int = 0,
+            region: String? = nil,
             endpoint: URL? = nil,
             proxy: URL? = nil
         ) {
@@ -47,8 +55,23 @@ extension ProxyConfig {
             self.profileARN = profileARN
             self.enabled = enabled
             self.weight = weight
+            self.tier = tier
+            self.region = region
             self.endpoint = endpoint
             self.proxy = proxy
+        }
+
+        /// The endpoint this account's requests go to, when it differs from `upstream.endpoint`.
+        package var effectiveEndpoint: URL? {
+            if let endpoint { return endpoint }
+            return region.flatMap { URL(string: "https://q.\($0).amazonaws.com/") }
+        }
+
+        /// Whether `region` looks like an AWS region name (`us-east-1`, `eu-central-1`, `us-gov-west-1`).
+        package static func isValidRegion(_ region: String) -> Bool {
+            let parts = region.split(separator: "-", omittingEmptySubsequences: false)
+            guard (3...4).contains(parts.count), let last = parts.last, Int(last) != nil else { return false }
+            return parts.dropLast().allSatisfy { part in !part.isEmpty && part.allSatisfy { $0.isLetter && $0.isLowercase } }
         }
 
         /// Whether `id` is a valid account id: 1-64 characters from `A-Z a-z 0-9 _ . -`, and not `.` or `..`

@@ -30,7 +30,7 @@ extension ProxyConfig.Upstream: CustomStringConvertible, CustomDebugStringConver
 
 extension ProxyConfig.Account: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     package var description: String {
-        "Account(id: \(self.id), label: \(self.label), clientID: <redacted>, clientSecret: <redacted>, refreshToken: <redacted>, profileARN: \(self.profileARN ?? "nil"), enabled: \(self.enabled), weight: \(self.weight), endpoint: \(self.endpoint.map(AddressSyntax.redacted) ?? "nil"), proxy: \(self.proxy.map(AddressSyntax.redacted) ?? "nil"))"
+        "Account(id: \(self.id), label: \(self.label), clientID: <redacted>, clientSecret: <redacted>, refreshToken: <redacted>, profileARN: \(self.profileARN ?? "nil"), enabled: \(self.enabled), weight: \(self.weight), tier: \(self.tier), region: \(self.region ?? "nil"), endpoint: \(self.endpoint.map(AddressSyntax.redacted) ?? "nil"), proxy: \(self.proxy.map(AddressSyntax.redacted) ?? "nil"))"
     }
 
     package var debugDescription: String { self.description }
@@ -47,6 +47,8 @@ extension ProxyConfig.Account: CustomStringConvertible, CustomDebugStringConvert
                 "profileARN": self.profileARN as Any,
                 "enabled": self.enabled,
                 "weight": self.weight,
+                "tier": self.tier,
+                "region": self.region as Any,
                 "endpoint": self.endpoint.map(AddressSyntax.redacted) as Any,
                 "proxy": self.proxy.map(AddressSyntax.redacted) as Any,
             ],

@@ -101,8 +101,15 @@ extension ProxyConfig {
         package var maxErrors: Int
         /// `error_window`.
         package var errorWindow: Duration
-        /// `cooldown`: how long an account rests after too many errors.
+        /// `cooldown`: how long a throttled account rests the first time; each further throttle in a row
+        /// doubles it (with up to 20 % jitter), up to ``maxCooldown``. A retry hint from the upstream that
+        /// asks for longer wins.
         package var cooldown: Duration
+        /// `max_cooldown`: the longest a throttled account rests.
+        package var maxCooldown: Duration
+        /// `affinity_ttl`: how long a session (`X-Claude-Code-Session-Id`, else `metadata.user_id`) stays
+        /// on its account after its last request; `0s` turns session affinity off.
+        package var affinityTTL: Duration
 
         /// The account selection strategy; raw values are the YAML spellings.
         package enum Strategy: String, Sendable, Hashable, CaseIterable {
@@ -117,13 +124,17 @@ extension ProxyConfig {
             retries: Int = 2,
             maxErrors: Int = 100,
             errorWindow: Duration = .seconds(600),
-            cooldown: Duration = .seconds(60)
+            cooldown: Duration = .seconds(10),
+            maxCooldown: Duration = .seconds(600),
+            affinityTTL: Duration = .seconds(1800)
         ) {
             self.strategy = strategy
             self.retries = retries
             self.maxErrors = maxErrors
             self.errorWindow = errorWindow
             self.cooldown = cooldown
+            self.maxCooldown = maxCooldown
+            self.affinityTTL = affinityTTL
         }
     }
 }

@@ -52,7 +52,7 @@ extension ProxyConfig {
 
         let balancing = self.balancing
         lines.append(
-            "balancing: \(balancing.strategy.rawValue), retries \(balancing.retries), cooldown \(DurationSyntax.format(balancing.cooldown)) after \(balancing.maxErrors) errors in \(DurationSyntax.format(balancing.errorWindow))"
+            "balancing: \(balancing.strategy.rawValue), retries \(balancing.retries), throttle cooldown \(DurationSyntax.format(balancing.cooldown))-\(DurationSyntax.format(balancing.maxCooldown)), auto-disable after \(balancing.maxErrors) errors in \(DurationSyntax.format(balancing.errorWindow)), session affinity \(DurationSyntax.format(balancing.affinityTTL))"
         )
         lines.append(
             "refresh: \(DurationSyntax.format(self.refresh.beforeExpiry)) before expiry, jitter \(DurationSyntax.format(self.refresh.jitter))"
@@ -67,6 +67,8 @@ extension ProxyConfig {
         lines.append("accounts: \(self.accounts.count) (\(enabled) enabled)")
         for account in self.accounts {
             var details = [account.enabled ? "enabled" : "disabled", "weight \(account.weight)"]
+            if account.tier != 0 { details.append("tier \(account.tier)") }
+            if let region = account.region { details.append("region \(region)") }
             if let arn = account.profileARN { details.append("profile \(arn)") }
             if let endpoint = account.endpoint { details.append("endpoint \(AddressSyntax.redacted(endpoint))") }
             if let proxy = account.proxy { details.append("proxy \(AddressSyntax.redacted(proxy))") }

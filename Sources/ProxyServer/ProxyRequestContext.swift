@@ -11,6 +11,8 @@ package struct ProxyRequestContext: RequestContext {
     package var dialect: Dialect = .claude
     /// What the request did, for the access log and the request metrics (filled by the exchange and the pump).
     package var accessLog = AccessLogRecorder()
+    /// The request presented an admin key (`admin_keys`).
+    package var isAdmin = false
 
     package init(source: Source) {
         self.coreContext = .init(source: source)

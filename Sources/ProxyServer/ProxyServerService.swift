@@ -33,15 +33,17 @@ package struct ProxyServerService: Service {
     }
 
     package func run() async throws {
-        let http = try UpstreamHTTPClient(
+        let clients = try UpstreamClients(
             settings: .init(connectTimeout: config.upstream.connectTimeout, readTimeout: config.upstream.readTimeout, proxy: config.upstream.proxy?.absoluteString))
-        let oidc = OIDCClient(http: http)
         let oidcEndpoint = config.upstream.oidcEndpoint.absoluteString
         let refreshLogger = logger
+        let persistence = AccountStatePersistence(
+            store: AccountStateStore(directory: config.stateDirectory, logger: logger), logger: logger)
         let pool = AccountPool(
-            accounts: config.accounts.map(AccountCredentials.init), configuration: PoolConfiguration(config),
+            accounts: [], configuration: PoolConfiguration(config),
             refresher: metrics.instrumented { credentials throws(TokenRefreshError) in
                 do {
+                    let oidc = OIDCClient(http: try clients.client(proxy: credentials.proxy))
                     let grant = try await oidc.refresh(
                         endpoint: oidcEndpoint, clientID: credentials.clientID, clientSecret: credentials.clientSecret,
                         refreshToken: credentials.refreshToken, logger: refreshLogger)
@@ -49,13 +51,20 @@ package struct ProxyServerService: Service {
                 } catch let error as OIDCError {
                     throw TokenRefreshError(
                         isPermanent: error.kind == .invalidGrant || error.kind == .invalidClient, message: error.description)
+                } catch let error as UpstreamConfigurationError {
+                    throw TokenRefreshError(isPermanent: false, message: "the account's proxy: \(error.message)")
                 } catch {
                     throw TokenRefreshError(isPermanent: false, message: "token refresh failed")
                 }
             },
+            onTokenRefreshed: { account, token in try persistence.tokenRefreshed(account, token) },
+            onStatusChanged: { id, status in persistence.statusChanged(id, status) },
             logger: logger)
+        AccountStatePersistence.apply(persistence.roster(for: config), to: pool, configuration: nil, restoring: { _ in true })
         let settings = ServerSettings(config: config, template: template, generation: 1)
-        let runtime = ProxyRuntime(settings: settings, pool: pool, qClient: AmazonQClient(http: http), logger: logger, metrics: metrics, notifier: notifier)
+        let runtime = ProxyRuntime(
+            settings: settings, pool: pool, qClient: AmazonQClient(http: clients.shared), logger: logger, metrics: metrics, notifier: notifier,
+            upstreamClients: clients, persistence: persistence)
         runtime.recordReload { $0.lastSuccessUnixTime = Date().timeIntervalSince1970 }
         let supervisor = ListenerSupervisor(runtime: runtime, gracePeriod: reloadOptions.listenerGracePeriod, logger: logger, onBound: onBound)
         let reloader = ConfigReloadEngine(
@@ -64,25 +73,37 @@ package struct ProxyServerService: Service {
             try await withThrowingDiscardingTaskGroup { listeners in
                 for listener in settings.listeners { supervisor.start(listener, in: &listeners) }
                 listeners.addTask { await runtime.announceReady(listeners: settings.listeners, supervisor: supervisor) }
-                let (triggers, continuation) = AsyncStream<ReloadTrigger>.makeStream(bufferingPolicy: .bufferingNewest(1))
-                runtime.setReloadRequester { continuation.yield(.request) }
+                let (requests, continuation) = AsyncStream<ReloadRequest>.makeStream()
+                runtime.setReloadRequester { request in
+                    if case .terminated = continuation.yield(request) { request.reply?(nil) }
+                }
                 await withGracefulShutdownHandler {
-                    await withDiscardingTaskGroup { producers in
+                    await withDiscardingTaskGroup { background in
                         if reloadOptions.reloadOnSignal {
-                            producers.addTask {
-                                for await _ in await UnixSignalsSequence(trapping: .sighup) { continuation.yield(.signal) }
+                            background.addTask {
+                                for await _ in await UnixSignalsSequence(trapping: .sighup) { continuation.yield(ReloadRequest(trigger: .signal)) }
                             }
                         }
                         if let interval = reloadOptions.pollInterval {
                             let watcher = ConfigFileWatcher(path: config.sourcePath, interval: interval, debounce: reloadOptions.debounce)
-                            producers.addTask { await watcher.run { continuation.yield(.fileChanged) } }
+                            background.addTask { await watcher.run { continuation.yield(ReloadRequest(trigger: .fileChanged)) } }
+                            let stateWatcher = StateDirectoryWatcher(store: persistence.store, interval: interval)
+                            background.addTask {
+                                for await change in stateWatcher.changes() {
+                                    logger.info("state file \(change)")
+                                    continuation.yield(ReloadRequest(trigger: .stateDirectory))
+                                }
+                            }
                         }
-                        for await trigger in triggers {
+                        background.addTask { await pool.runRefreshLoop() }
+                        background.addTask { await persistence.runFlushLoop(every: reloadOptions.statsFlushInterval) }
+                        for await request in requests {
                             runtime.announceReloading()
-                            await reloader.reload(trigger: trigger, listeners: &listeners)
+                            let outcome = await reloader.reload(trigger: request.trigger, listeners: &listeners)
                             runtime.announceReloaded()
+                            request.reply?(outcome)
                         }
-                        producers.cancelAll()
+                        background.cancelAll()
                     }
                 } onGracefulShutdown: {
                     continuation.finish()
@@ -91,10 +112,12 @@ package struct ProxyServerService: Service {
                 await supervisor.stopAll()
             }
         } catch {
-            try? await http.shutdown()
+            persistence.flush(durable: true)
+            await clients.shutdown()
             throw error
         }
-        try await http.shutdown()
+        persistence.flush(durable: true)
+        await clients.shutdown()
     }
 }
 
@@ -109,6 +132,8 @@ package struct ReloadOptions: Sendable {
     package var listenerGracePeriod: Duration = .seconds(60)
     /// The environment `${VAR}` references read on reload.
     package var environment: [String: String] = ProcessInfo.processInfo.environment
+    /// How often request counters are appended to the state files.
+    package var statsFlushInterval: Duration = .seconds(10)
 
     package init() {}
 }

@@ -18,4 +18,6 @@ struct AssistantRequest: Sendable {
     /// kept apart from shape errors so that the body still counts as well-formed for
     /// ``SimulatorState/lastRequestBody``.
     var rejection: QServiceError?
+    /// The top-level `profileArn`: failure directives may be limited to one account with it.
+    var profileArn: String? = nil
 }

@@ -13,6 +13,12 @@ enum ControlEndpoint {
                 "totalRequests": .int(state.totalRequests),
                 "refreshCount": .int(state.refreshCount),
                 "heldStreams": .int(state.heldStreams),
+                "registeredClients": .int(state.registeredClients),
+                "deviceAuthorizations": .int(state.deviceAuthorizationsStarted),
+                "pendingDeviceAuthorizations": .int(state.pendingDeviceAuthorizations),
+                "devicePolls": .int(state.devicePolls),
+                "deviceSlowDowns": .int(state.deviceSlowDowns),
+                "deviceTokensIssued": .int(state.deviceTokensIssued),
             ]
         )
     }

@@ -2,10 +2,10 @@ import Hummingbird
 import Logging
 import NIOCore
 
-/// A stand-in for Amazon Q's streaming endpoint and the SSO OIDC token endpoint, on one port.
+/// A stand-in for Amazon Q's streaming endpoint and the SSO OIDC service, on one port.
 ///
 /// Every end-to-end test, demo and benchmark runs the real proxy against it. It checks requests as the
-/// real service does (AMAZON_Q.md §1-§2, §9), answers in the real wire format (§4-§6, §7.4), and lets
+/// real service does (AMAZON_Q.md §1-§2, §9), answers in the real wire format (§4-§6, §7), and lets
 /// the prompt script the reply through directives, `[[sim:NAME]]` or `[[sim:NAME:ARG]]`, found anywhere in
 /// the current message's content or its tool results' text:
 ///
@@ -28,6 +28,11 @@ import NIOCore
 /// With no directive the reply lists the current tool results, if any, or else is
 /// ``SimulatorOptions/defaultReply``.
 ///
+/// The OIDC device login (§7.2-§7.4) works end to end: register a client, start a device authorization,
+/// and poll `/token`. The poll answers `authorization_pending` until the user code is approved, through
+/// the page at `verificationUriComplete`, `POST /__sim/device/approve`, ``SimulatorState/approveDevice(userCode:)``
+/// or ``SimulatorOptions/autoApproveDeviceAfterPolls``.
+///
 /// ```swift
 /// let state = SimulatorState()
 /// let app = QSimulator.application(
@@ -37,7 +42,8 @@ import NIOCore
 /// try await app.runService()
 /// ```
 package enum QSimulator {
-    /// The routes of the simulator: `POST /` (Q), `POST /token` (OIDC), and `/__sim/` controls.
+    /// The routes of the simulator: `POST /` (Q); `POST /token`, `/client/register` and
+    /// `/device_authorization` (OIDC); and `/__sim/` controls, including the device-login page.
     ///
     /// - Parameters:
     ///   - options: What the simulator accepts and how it paces replies.
@@ -50,6 +56,12 @@ package enum QSimulator {
         router.post("/token") { request, _ in
             try await TokenEndpoint.respond(to: request, options: options, state: state)
         }
+        router.post("/client/register") { request, _ in
+            try await ClientRegistrationEndpoint.respond(to: request, state: state)
+        }
+        router.post("/device_authorization") { request, _ in
+            try await DeviceAuthorizationEndpoint.respond(to: request, options: options, state: state)
+        }
         router.get("/__sim/state") { _, _ in
             ControlEndpoint.stateResponse(state)
         }
@@ -58,6 +70,15 @@ package enum QSimulator {
         }
         router.post("/__sim/expire-tokens") { _, _ in
             ControlEndpoint.expireTokens(state)
+        }
+        router.get(RouterPath(DeviceAuthorizationEndpoint.verificationPath)) { request, _ in
+            DeviceControlEndpoint.page(request)
+        }
+        router.post(RouterPath(DeviceControlEndpoint.approvePath)) { request, _ in
+            try await DeviceControlEndpoint.approve(request, state: state)
+        }
+        router.post(RouterPath(DeviceControlEndpoint.denyPath)) { request, _ in
+            try await DeviceControlEndpoint.deny(request, state: state)
         }
         return router
     }

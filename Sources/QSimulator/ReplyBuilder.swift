@@ -5,7 +5,9 @@ import ProxyModels
 ///
 /// Directives are read from the current message's content and from its tool results' text, so a test
 /// can script the next turn of an agent loop through the tool output it feeds back. Failure directives
-/// (`throttle`, `expired`, ...) win over everything else; the first one found decides the status.
+/// (`throttle`, `expired`, ...) win over everything else; the first one found decides the status. A failure
+/// directive with an argument (`[[sim:suspend:profile/B]]`) applies only to requests whose `profileArn` ends
+/// with it.
 /// Content directives are played in the order they appear; `exception`, `reset`, `corrupt` and `toolcut`
 /// end the stream where they stand, without the closing metadata. With no content directive the reply
 /// is the default one. ``QSimulator`` lists every directive.
@@ -48,6 +50,9 @@ struct ReplyBuilder {
     func plan() throws -> ReplyPlan {
         let directives = self.directives
         for directive in directives {
+            // `[[sim:throttle:profile/B]]` fails only requests whose profileArn ends with `profile/B`, so a
+            // test can make one account of a pool fail and watch the proxy fail over to another.
+            if let scope = directive.argument, !scope.isEmpty, !(self.request.profileArn ?? "").hasSuffix(scope) { continue }
             if let failure = Self.failure(named: directive.name) { return .failure(failure) }
         }
 

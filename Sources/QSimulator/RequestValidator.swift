@@ -100,7 +100,8 @@ struct RequestValidator: Sendable {
             content: current["content"]?.stringValue ?? "",
             toolResults: Self.toolResults(of: current),
             modelID: modelID?.stringValue,
-            rejection: rejection
+            rejection: rejection,
+            profileArn: body["profileArn"]?.stringValue
         )
     }
 

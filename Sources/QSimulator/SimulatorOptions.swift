@@ -12,9 +12,9 @@ package struct SimulatorOptions: Sendable {
         "claude-sonnet-4.5", "claude-sonnet-4", "claude-haiku-4.5", "claude-opus-4.5", "claude-3.7-sonnet",
     ]
 
-    /// The OIDC client id `/token` accepts; `nil` accepts any.
+    /// The OIDC client id `/token` and `/device_authorization` accept besides registered clients; `nil` accepts any.
     package var clientID: String?
-    /// The OIDC client secret `/token` accepts; `nil` accepts any.
+    /// The OIDC client secret that goes with ``clientID``; `nil` accepts any.
     package var clientSecret: String?
     /// Refresh tokens that are valid from the start. Empty means any non-empty refresh token is accepted,
     /// which suits demos where the proxy's config holds made-up tokens.
@@ -31,6 +31,21 @@ package struct SimulatorOptions: Sendable {
     /// The reply to a message that carries no directive and no tool results.
     package var defaultReply: DefaultReply
 
+    // MARK: Device flow (AMAZON_Q.md §7.3, RFC 8628)
+
+    /// Seconds between two polls of `/token` with a device code; returned as `interval`. The real service
+    /// says 1.
+    package var deviceInterval: Int
+    /// Seconds a device code stays valid; returned as `expiresIn`. The real service says 600.
+    package var deviceCodeLifetime: Int
+    /// Approve a device authorization by itself once this many polls were answered `authorization_pending`,
+    /// so that a test or a headless demo can log in without a browser. `nil` waits for an explicit
+    /// approval (``SimulatorState/approveDevice(userCode:)``, `POST /__sim/device/approve`).
+    package var autoApproveDeviceAfterPolls: Int?
+    /// When true a poll less than ``deviceInterval`` seconds after the previous one of the same device code
+    /// gets `slow_down`, so that clients' handling of it can be tested.
+    package var enforceSlowDown: Bool
+
     package init(
         clientID: String? = nil,
         clientSecret: String? = nil,
@@ -39,7 +54,11 @@ package struct SimulatorOptions: Sendable {
         rotateRefreshTokens: Bool = false,
         models: [String] = SimulatorOptions.defaultModels,
         frameDelay: Duration = .zero,
-        defaultReply: DefaultReply = .short
+        defaultReply: DefaultReply = .short,
+        deviceInterval: Int = 1,
+        deviceCodeLifetime: Int = 600,
+        autoApproveDeviceAfterPolls: Int? = nil,
+        enforceSlowDown: Bool = true
     ) {
         self.clientID = clientID
         self.clientSecret = clientSecret
@@ -49,6 +68,10 @@ package struct SimulatorOptions: Sendable {
         self.models = models
         self.frameDelay = frameDelay
         self.defaultReply = defaultReply
+        self.deviceInterval = deviceInterval
+        self.deviceCodeLifetime = deviceCodeLifetime
+        self.autoApproveDeviceAfterPolls = autoApproveDeviceAfterPolls
+        self.enforceSlowDown = enforceSlowDown
     }
 }
 

@@ -22,6 +22,11 @@ package final class SimulatorState: Sendable {
         var refreshCount = 0
         var lastRequestBody: JSONValue?
         var tokens = TokenLedger()
+        var clients = ClientRegistry()
+        var devices = DeviceAuthorizations()
+        var devicePolls = 0
+        var deviceSlowDowns = 0
+        var deviceTokensIssued = 0
         var held: [Int: CheckedContinuation<Void, Never>] = [:]
         /// Holds whose task was cancelled before they registered, so they must not wait at all.
         var cancelledHolds: Set<Int> = []
@@ -49,6 +54,27 @@ package final class SimulatorState: Sendable {
     /// Streams paused at a `hold` directive.
     package var heldStreams: Int { self.storage.withLock { $0.held.count } }
 
+    /// Clients registered through `POST /client/register`.
+    package var registeredClients: Int { self.storage.withLock { $0.clients.count } }
+
+    /// Device authorizations started through `POST /device_authorization`.
+    package var deviceAuthorizationsStarted: Int { self.storage.withLock { $0.devices.started } }
+
+    /// Device authorizations waiting for the user's decision and not expired.
+    package var pendingDeviceAuthorizations: Int {
+        let now = ContinuousClock.now
+        return self.storage.withLock { $0.devices.pendingCount(now: now) }
+    }
+
+    /// Polls of `/token` with the device-code grant, whatever their answer.
+    package var devicePolls: Int { self.storage.withLock { $0.devicePolls } }
+
+    /// Device-code polls answered `slow_down`.
+    package var deviceSlowDowns: Int { self.storage.withLock { $0.deviceSlowDowns } }
+
+    /// Device logins completed: polls that got tokens.
+    package var deviceTokensIssued: Int { self.storage.withLock { $0.deviceTokensIssued } }
+
     // MARK: - Controlling
 
     /// Lets every stream currently paused at a `hold` directive continue. Streams that reach a hold later
@@ -74,6 +100,26 @@ package final class SimulatorState: Sendable {
     /// service sends for an expired token. Refresh tokens keep working.
     package func expireAllAccessTokens() {
         self.storage.withLock { $0.tokens.expireAllAccessTokens() }
+    }
+
+    /// Approves the pending device authorization with `userCode`, or every pending one when it is nil, as
+    /// the user would in the browser. Its next poll gets the tokens.
+    ///
+    /// - Returns: How many were approved; 0 when `userCode` is unknown, expired or already decided.
+    @discardableResult
+    package func approveDevice(userCode: String? = nil) -> Int {
+        let now = ContinuousClock.now
+        return self.storage.withLock { $0.devices.decide(userCode: userCode, .approved, now: now) }
+    }
+
+    /// Denies the pending device authorization with `userCode`, or every pending one when it is nil. Its
+    /// polls then get `access_denied`.
+    ///
+    /// - Returns: How many were denied; 0 when `userCode` is unknown, expired or already decided.
+    @discardableResult
+    package func denyDevice(userCode: String? = nil) -> Int {
+        let now = ContinuousClock.now
+        return self.storage.withLock { $0.devices.decide(userCode: userCode, .denied, now: now) }
     }
 
     // MARK: - Recording (used by the endpoints)
@@ -118,6 +164,72 @@ package final class SimulatorState: Sendable {
             let rotated = options.rotateRefreshTokens ? storage.tokens.rotateRefreshToken(refreshToken) : nil
             storage.refreshCount += 1
             return .issued(accessToken: accessToken, refreshToken: rotated)
+        }
+    }
+
+    // MARK: - OIDC clients and the device flow (used by the endpoints)
+
+    /// Whether an OIDC call may go on with this client.
+    enum ClientCheck: Sendable, Equatable {
+        case accepted
+        case unknownClient
+        case wrongSecret
+    }
+
+    func registerClient() -> (clientID: String, clientSecret: String) {
+        self.storage.withLock { $0.clients.register() }
+    }
+
+    /// Accepts a registered client with its own secret, or else the client that `options` name (any client
+    /// when they name none).
+    func checkClient(_ clientID: String, secret: String, options: SimulatorOptions) -> ClientCheck {
+        if let registered = self.storage.withLock({ $0.clients.secret(of: clientID) }) {
+            return registered == secret ? .accepted : .wrongSecret
+        }
+        if let expected = options.clientID, clientID != expected { return .unknownClient }
+        if let expected = options.clientSecret, secret != expected { return .wrongSecret }
+        return .accepted
+    }
+
+    func startDeviceAuthorization(clientID: String, options: SimulatorOptions) -> (deviceCode: String, userCode: String) {
+        let now = ContinuousClock.now
+        return self.storage.withLock {
+            $0.devices.start(clientID: clientID, lifetime: options.deviceCodeLifetime, interval: options.deviceInterval, now: now)
+        }
+    }
+
+    /// The outcome of one device-code poll: tokens, or the OIDC error to answer.
+    enum DevicePollOutcome: Sendable, Equatable {
+        case issued(accessToken: String, refreshToken: String)
+        case pending
+        case slowDown
+        case expired
+        case denied
+        case invalidGrant
+    }
+
+    /// Answers a device-code poll and, when the authorization is approved, issues its tokens, all under one
+    /// lock so that two concurrent polls cannot both redeem the same device code.
+    func pollDevice(deviceCode: String, clientID: String, options: SimulatorOptions) -> DevicePollOutcome {
+        let now = ContinuousClock.now
+        return self.storage.withLock { storage in
+            storage.devicePolls += 1
+            let outcome = storage.devices.poll(
+                deviceCode: deviceCode, clientID: clientID, now: now, enforceSlowDown: options.enforceSlowDown,
+                autoApproveAfter: options.autoApproveDeviceAfterPolls)
+            switch outcome {
+            case .approved:
+                storage.deviceTokensIssued += 1
+                let accessToken = storage.tokens.issueAccessToken(lifetime: options.accessTokenLifetime, now: now)
+                return .issued(accessToken: accessToken, refreshToken: storage.tokens.issueRefreshToken())
+            case .slowDown:
+                storage.deviceSlowDowns += 1
+                return .slowDown
+            case .pending: return .pending
+            case .expired: return .expired
+            case .denied: return .denied
+            case .invalidGrant: return .invalidGrant
+            }
         }
     }
 

@@ -5,7 +5,7 @@
 struct TokenLedger: Sendable {
     /// Access token → the instant it stops working.
     private var accessTokens: [String: ContinuousClock.Instant] = [:]
-    /// Refresh tokens handed out by rotation; valid until rotated themselves.
+    /// Refresh tokens handed out by rotation or a device login; valid until rotated themselves.
     private var issuedRefreshTokens: Set<String> = []
     /// Refresh tokens that were rotated away, so they fail even when any token is accepted.
     private var revokedRefreshTokens: Set<String> = []
@@ -40,12 +40,17 @@ struct TokenLedger: Sendable {
         return initial.isEmpty || initial.contains(token) || self.issuedRefreshTokens.contains(token)
     }
 
+    /// Issues a new refresh token, valid until rotated, for a completed device login.
+    mutating func issueRefreshToken() -> String {
+        let token = RandomIdentifier.refreshToken()
+        self.issuedRefreshTokens.insert(token)
+        return token
+    }
+
     /// Revokes `old` and returns its replacement.
     mutating func rotateRefreshToken(_ old: String) -> String {
         self.issuedRefreshTokens.remove(old)
         self.revokedRefreshTokens.insert(old)
-        let token = RandomIdentifier.refreshToken()
-        self.issuedRefreshTokens.insert(token)
-        return token
+        return self.issueRefreshToken()
     }
 }

@@ -10,7 +10,7 @@ package final class UpstreamHTTPClient: Sendable {
     package struct Settings: Sendable, Equatable {
         package var connectTimeout: Duration
         package var readTimeout: Duration
-        /// `http://host:port`, or nil.
+        /// `http://host:port` or `http://user:password@host:port` (basic proxy authentication), or nil.
         package var proxy: String?
 
         package init(connectTimeout: Duration = .seconds(15), readTimeout: Duration = .seconds(300), proxy: String? = nil) {
@@ -32,7 +32,14 @@ package final class UpstreamHTTPClient: Sendable {
             guard let url = URL(string: proxy), let host = url.host, url.scheme == "http" else {
                 throw UpstreamConfigurationError(message: "proxy must look like http://host:port")
             }
-            configuration.proxy = .server(host: host, port: url.port ?? 80)
+            if let user = url.user, !user.isEmpty {
+                let password = url.password ?? ""
+                configuration.proxy = .server(
+                    host: host, port: url.port ?? 80,
+                    authorization: .basic(username: user.removingPercentEncoding ?? user, password: password.removingPercentEncoding ?? password))
+            } else {
+                configuration.proxy = .server(host: host, port: url.port ?? 80)
+            }
         }
         self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         self.settings = settings

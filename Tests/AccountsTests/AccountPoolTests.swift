@@ -97,8 +97,8 @@ struct AccountPoolTests {
 
     @Test func persistHookRunsBeforeTheTokenIsUsed() async throws {
         let refresher = FakeRefresher()
-        let hook: TokenRefreshedHook = { id, token in
-            refresher.note("persist \(id) \(token.refreshToken ?? "-")")
+        let hook: TokenRefreshedHook = { account, token in
+            refresher.note("persist \(account.id) \(token.refreshToken ?? "-")")
         }
         refresher.state.withLock { $0.rotate = true }
         let pool = makePool(refresher: refresher, hook: hook)

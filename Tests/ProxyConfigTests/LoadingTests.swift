@@ -35,7 +35,7 @@ struct LoadingTests {
                 config.balancing
                     == ProxyConfig.Balancing(
                         strategy: .random, retries: 2, maxErrors: 100, errorWindow: .seconds(600),
-                        cooldown: .seconds(60)))
+                        cooldown: .seconds(10), maxCooldown: .seconds(600), affinityTTL: .seconds(1800)))
             #expect(config.refresh == ProxyConfig.Refresh(beforeExpiry: .seconds(300), jitter: .seconds(30)))
             #expect(config.stateDirectory == "/etc/q2api/state")
             #expect(config.limits == ProxyConfig.Limits(maxBody: 20 * 1024 * 1024, contextTokens: 200_000))
@@ -85,7 +85,7 @@ struct LoadingTests {
               aliases:
                 gpt-4o: claude-sonnet-4.5
                 gpt-4o-mini: Claude-Haiku-4.5
-            balancing: {strategy: least_inflight, retries: 0, max_errors: 5, error_window: 1h, cooldown: 0s}
+            balancing: {strategy: least_inflight, retries: 0, max_errors: 5, error_window: 1h, cooldown: 0s, max_cooldown: 5m, affinity_ttl: 0s}
             refresh: {before_expiry: 10m, jitter: 0s}
             state_dir: /var/lib/q2api
             limits: {max_body: 512KiB, context_tokens: 100_000}
@@ -106,6 +106,8 @@ struct LoadingTests {
                 client_secret: spare-secret
                 refresh_token: spare-token
                 enabled: false
+                tier: 1
+                region: eu-central-1
             """
         let config = try load(
             yaml,
@@ -141,7 +143,8 @@ struct LoadingTests {
         #expect(
             config.balancing
                 == ProxyConfig.Balancing(
-                    strategy: .leastInflight, retries: 0, maxErrors: 5, errorWindow: .seconds(3600), cooldown: .zero))
+                    strategy: .leastInflight, retries: 0, maxErrors: 5, errorWindow: .seconds(3600), cooldown: .zero,
+                    maxCooldown: .seconds(300), affinityTTL: .zero))
         #expect(config.refresh == ProxyConfig.Refresh(beforeExpiry: .seconds(600), jitter: .zero))
         #expect(config.stateDirectory == "/var/lib/q2api")
         #expect(config.limits == ProxyConfig.Limits(maxBody: 512 * 1024, contextTokens: 100_000))
@@ -169,6 +172,9 @@ struct LoadingTests {
         #expect(!spare.enabled)
         #expect(spare.weight == 1)
         #expect(spare.profileARN == nil && spare.endpoint == nil && spare.proxy == nil)
+        #expect(spare.tier == 1 && spare.region == "eu-central-1")
+        #expect(spare.effectiveEndpoint == URL(string: "https://q.eu-central-1.amazonaws.com/"))
+        #expect(main.effectiveEndpoint == URL(string: "https://q.us-west-2.amazonaws.com/"))
     }
 
     @Test("aliases absent: the built-in ones, limited to available models")

@@ -37,6 +37,17 @@ struct ValidationTests {
         #expect(keyError.keyPath == "api_keys[0]")
     }
 
+    @Test("an account's region must look like an AWS region, its tier must not be negative")
+    func regionAndTier() throws {
+        let account = "accounts: [{id: a, client_id: c, client_secret: s, refresh_token: r, "
+        let region = try loadError(account + "region: 'US East'}]")
+        #expect(region.keyPath == "accounts[0].region")
+        #expect(region.message.contains("us-east-1"))
+        let tier = try loadError(account + "tier: -1}]")
+        #expect(tier.keyPath == "accounts[0].tier")
+        #expect(try load(account + "region: us-gov-west-1, tier: 2}]").accounts[0].region == "us-gov-west-1")
+    }
+
     @Test("listeners need at least one entry, an address, and distinct addresses")
     func listenerShape() throws {
         #expect(try loadError("listeners: []").message.hasPrefix("must list at least one listener"))

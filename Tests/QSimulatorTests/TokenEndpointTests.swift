@@ -133,7 +133,7 @@ struct TokenEndpointTests {
             (Simulator.tokenBody(refreshToken: "rt-unknown").jsonString, .badRequest, "invalid_grant"),
             (Simulator.tokenBody(refreshToken: "").jsonString, .badRequest, "invalid_grant"),
             (
-                Simulator.tokenBody().setting("grantType", to: "urn:ietf:params:oauth:grant-type:device_code").jsonString,
+                Simulator.tokenBody().setting("grantType", to: "authorization_code").jsonString,
                 .badRequest, "unsupported_grant_type"
             ),
             ("{not json", .badRequest, "invalid_request"),

@@ -166,9 +166,9 @@ package final class AccountStateStore: Sendable {
     ///   - by: ``StatusActor/operator`` or ``StatusActor/auto``.
     @discardableResult
     package func appendStatus(
-        accountID: String, state: String, reason: String? = nil, by: StatusActor
+        accountID: String, state: String, reason: String? = nil, by: StatusActor, source: String? = nil
     ) throws(StateStoreError) -> StatusRecord {
-        let record = StatusRecord(timestamp: now(), state: state, reason: reason, by: by)
+        let record = StatusRecord(timestamp: now(), state: state, reason: reason, by: by, source: source)
         try append(.status(record), accountID: accountID, durable: true)
         return record
     }

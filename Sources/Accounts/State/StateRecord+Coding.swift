@@ -22,6 +22,7 @@ extension StateRecord {
             writer.string("state", record.state)
             if let reason = record.reason { writer.string("reason", reason) }
             writer.string("by", record.by.rawValue)
+            if let source = record.source { writer.string("source", source) }
         case .stats(let record):
             writer.integer("successes", record.counters.successes)
             writer.integer("failures", record.counters.failures)
@@ -172,7 +173,8 @@ extension StateRecord {
                     timestamp: timestamp,
                     state: try required(body.state, "state"),
                     reason: body.reason,
-                    by: StatusActor(rawValue: body.by ?? StatusActor.operator.rawValue)))
+                    by: StatusActor(rawValue: body.by ?? StatusActor.operator.rawValue),
+                    source: body.source))
         case "stats":
             record = .stats(
                 StatsRecord(

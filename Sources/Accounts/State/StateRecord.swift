@@ -92,12 +92,17 @@ package struct StatusRecord: Sendable, Equatable {
     /// Why, in words; never a secret. `nil` is written as an absent member.
     package var reason: String?
     package var by: StatusActor
+    /// For a state the server entered by itself (`suspended`, `refresh_failed`, ...): the seed refresh token's
+    /// fingerprint at the time. Such a state is restored after a restart only while the seed is the same: new
+    /// credentials in the YAML deserve a fresh try.
+    package var source: String?
 
-    package init(timestamp: Date, state: String, reason: String? = nil, by: StatusActor) {
+    package init(timestamp: Date, state: String, reason: String? = nil, by: StatusActor, source: String? = nil) {
         self.timestamp = timestamp
         self.state = state
         self.reason = reason
         self.by = by
+        self.source = source
     }
 }
 

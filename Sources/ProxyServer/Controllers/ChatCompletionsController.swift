@@ -20,7 +20,8 @@ struct ChatCompletionsController: Sendable {
         context.dialect = .openAI  // as the dialect middleware decided for this path; every error here is in OpenAI's shape
         let decoded = try await RequestReading.decoded(request, context: context, limit: settings.maxBodyBytes, OpenAIRequestDecoder.decode)
         let exchange = try await ReplyExchange.start(
-            decoded.conversation, runtime: runtime, settings: settings, dialect: .openAI, requestID: context.requestID)
+            decoded.conversation, runtime: runtime, settings: settings, dialect: .openAI, requestID: context.requestID,
+            routing: ExchangeRouting(request, context: context))
 
         let id = RequestReading.newID("chatcmpl-")
         let created = Int(Date().timeIntervalSince1970)

@@ -35,7 +35,7 @@ package struct HealthController: Sendable {
             "accounts": [
                 "usable": .int(runtime.pool.usableCount), "total": .int(accounts.count),
                 "by_state": .object(byState.sorted { $0.key < $1.key }.map { JSONMember($0.key, .int($0.value)) }),
-                "items": .array(accounts.map(Self.row)),
+                "items": .array(accounts.map { Self.row($0, source: runtime.persistence?.source(of: $0.id)) }),
             ],
             "config": [
                 "generation": .int(settings.configGeneration), "path": .string(settings.configPath),
@@ -46,10 +46,11 @@ package struct HealthController: Sendable {
     }
 
     /// One account in `/healthz`: never a token or a secret.
-    static func row(_ account: AccountSnapshot) -> JSONValue {
+    static func row(_ account: AccountSnapshot, source: AccountListing.Source?) -> JSONValue {
         let status = account.status
         return [
-            "id": .string(account.id), "label": .string(account.label), "state": .string(status.health.name),
+            "id": .string(account.id), "label": .string(account.label), "source": .string(source?.rawValue ?? "yaml"),
+            "state": .string(status.health.name),
             "reason": status.reason.map(JSONValue.string) ?? .null, "since": .string(status.since.description),
             "until": status.health.until.map { JSONValue.string($0.description) } ?? .null,
             "last_error": status.lastError.map(JSONValue.string) ?? .null, "in_flight": .int(account.inFlight),

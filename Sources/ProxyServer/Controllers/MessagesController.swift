@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -40,7 +41,9 @@ package struct MessagesController: Sendable {
     @Sendable func messages(_ request: Request, context: ProxyRequestContext) async throws -> Response {
         let settings = runtime.settings
         let conversation = try await RequestReading.decoded(request, context: context, limit: settings.maxBodyBytes, ClaudeRequestDecoder.decode)
-        let exchange = try await ReplyExchange.start(conversation, runtime: runtime, settings: settings, dialect: .claude, requestID: context.requestID)
+        let exchange = try await ReplyExchange.start(
+            conversation, runtime: runtime, settings: settings, dialect: .claude, requestID: context.requestID,
+            routing: ExchangeRouting(request, context: context))
 
         let model = exchange.conversation.model
         let inputTokens = exchange.plan.inputTokens
@@ -85,13 +88,5 @@ struct ClaudeStreamFraming: ReplyStreamFraming {
 
 /// Lower-case UUID text for upstream ids.
 enum UUIDText {
-    static func make() -> String {
-        var generator = SystemRandomNumberGenerator()
-        var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        bytes[6] = (bytes[6] & 0x0F) | 0x40
-        bytes[8] = (bytes[8] & 0x3F) | 0x80
-        let hex = bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
-        let characters = Array(hex)
-        return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(characters[$0]) }.joined(separator: "-")
-    }
+    static func make() -> String { UUID().uuidString.lowercased() }
 }

@@ -1,4 +1,12 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import Foundation
+import HTTPTypes
 import Hummingbird
 import NIOCore
 import ProxyModels
@@ -43,11 +51,46 @@ enum RequestReading {
     }
 
     /// `Monday, 2026-01-19T16:50:51.123+00:00`, the form the CLI sends as the current time.
-    static func currentTimeText() -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(secondsFromGMT: 0)
-        formatter.dateFormat = "EEEE, yyyy-MM-dd'T'HH:mm:ss.SSSxxx"
-        return formatter.string(from: Date())
+    ///
+    /// Built by hand from `gmtime_r`: a `DateFormatter` per request was the costliest line of request planning.
+    static func currentTimeText(_ date: Date = Date()) -> String {
+        let seconds = date.timeIntervalSince1970
+        var whole = time_t(seconds.rounded(.down))
+        let milliseconds = min(999, max(0, Int((seconds - seconds.rounded(.down)) * 1000)))
+        var parts = tm()
+        gmtime_r(&whole, &parts)
+        let weekday = weekdays[Int(parts.tm_wday) % 7]
+        return "\(weekday), \(pad(Int(parts.tm_year) + 1900, 4))-\(pad(Int(parts.tm_mon) + 1, 2))-\(pad(Int(parts.tm_mday), 2))T"
+            + "\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2)).\(pad(milliseconds, 3))+00:00"
     }
+
+    private static let weekdays = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
+
+    private static func pad(_ value: Int, _ width: Int) -> String {
+        let text = String(value)
+        return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+    }
+}
+
+/// Which account a request should go to: its session (affinity) and, for an admin's test request
+/// from the console, an account picked by hand.
+struct ExchangeRouting: Sendable {
+    /// `X-Claude-Code-Session-Id`, else the body's `metadata.user_id` (filled in by the exchange).
+    var sessionKey: String?
+    /// `x-q2api-account`, honoured only for requests authenticated with an admin key.
+    var pinnedAccount: String?
+
+    init(sessionKey: String? = nil, pinnedAccount: String? = nil) {
+        self.sessionKey = sessionKey
+        self.pinnedAccount = pinnedAccount
+    }
+
+    init(_ request: Request, context: ProxyRequestContext) {
+        let session = request.headers[Self.sessionHeader].flatMap { $0.isEmpty ? nil : String($0.prefix(256)) }
+        let pinned = context.isAdmin ? request.headers[Self.accountHeader].flatMap { $0.isEmpty ? nil : $0 } : nil
+        self.init(sessionKey: session, pinnedAccount: pinned)
+    }
+
+    static let sessionHeader = HTTPField.Name("x-claude-code-session-id")!
+    static let accountHeader = HTTPField.Name("x-q2api-account")!
 }

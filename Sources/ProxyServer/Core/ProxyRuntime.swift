@@ -8,9 +8,13 @@ import Upstream
 package final class ProxyRuntime: Sendable {
     private let current: Mutex<ServerSettings>
     private let reload = Mutex(ReloadStatus())
-    private let reloadRequester = Mutex<(@Sendable () -> Void)?>(nil)
+    private let reloadRequester = Mutex<(@Sendable (ReloadRequest) -> Void)?>(nil)
     package let pool: AccountPool
     package let qClient: AmazonQClient
+    /// Per-account proxies; `nil` in tests that build a runtime by hand (every account then uses `qClient`).
+    package let upstreamClients: UpstreamClients?
+    /// The state directory (tokens, statuses, counters); `nil` in tests that build a runtime by hand.
+    package let persistence: AccountStatePersistence?
     package let logger: Logger
     /// Prometheus metrics (`/metrics`) and systemd notifications (a no-op outside systemd).
     package let metrics: ProxyMetrics
@@ -18,8 +22,11 @@ package final class ProxyRuntime: Sendable {
 
     package init(
         settings: ServerSettings, pool: AccountPool, qClient: AmazonQClient, logger: Logger, metrics: ProxyMetrics = ProxyMetrics(),
-        notifier: SystemdNotifier = SystemdNotifier(socketPath: nil)
+        notifier: SystemdNotifier = SystemdNotifier(socketPath: nil), upstreamClients: UpstreamClients? = nil,
+        persistence: AccountStatePersistence? = nil
     ) {
+        self.upstreamClients = upstreamClients
+        self.persistence = persistence
         self.current = Mutex(settings)
         self.pool = pool
         self.qClient = qClient
@@ -42,13 +49,36 @@ package final class ProxyRuntime: Sendable {
         reload.withLock { update(&$0) }
     }
 
-    /// Asks the running server to reload its config, as SIGHUP does.
+    /// Asks the running server to reload its config, as SIGHUP does, without waiting.
     package func requestReload() {
-        reloadRequester.withLock { $0 }?()
+        reloadRequester.withLock { $0 }?(ReloadRequest(trigger: .request, reply: nil))
     }
 
-    func setReloadRequester(_ requester: (@Sendable () -> Void)?) {
+    /// Reloads the config as SIGHUP does and returns what happened (`POST /v2/reload`); `nil` when
+    /// the server is shutting down.
+    package func reloadNow() async -> ReloadOutcome? {
+        guard let requester = reloadRequester.withLock({ $0 }) else { return nil }
+        return await withCheckedContinuation { (continuation: CheckedContinuation<ReloadOutcome?, Never>) in
+            let once = Mutex(false)
+            let finish: @Sendable (ReloadOutcome?) -> Void = { outcome in
+                let first = once.withLock { done in
+                    defer { done = true }
+                    return !done
+                }
+                if first { continuation.resume(returning: outcome) }
+            }
+            requester(ReloadRequest(trigger: .request, reply: finish))
+        }
+    }
+
+    func setReloadRequester(_ requester: (@Sendable (ReloadRequest) -> Void)?) {
         reloadRequester.withLock { $0 = requester }
+    }
+
+    /// The Amazon Q client for an account: through its own proxy when it has one.
+    package func qClient(for account: AccountCredentials) throws(UpstreamConfigurationError) -> AmazonQClient {
+        guard let upstreamClients, account.proxy != nil else { return qClient }
+        return AmazonQClient(http: try upstreamClients.client(proxy: account.proxy))
     }
 }
 

@@ -39,7 +39,8 @@ struct ReplyExchange: Sendable {
     /// Starts the exchange. Errors before the first reply event (unknown model, unplannable
     /// request, every account refused) are thrown in the dialect's shape.
     static func start(
-        _ conversation: Conversation, runtime: ProxyRuntime, settings: ServerSettings, dialect: Dialect, requestID: String
+        _ conversation: Conversation, runtime: ProxyRuntime, settings: ServerSettings, dialect: Dialect, requestID: String,
+        routing: ExchangeRouting = ExchangeRouting()
     ) async throws(ProxyHTTPError) -> ReplyExchange {
         func fail(_ error: ClaudeError) -> ProxyHTTPError { ProxyHTTPError(error, dialect: dialect, requestID: requestID) }
         var conversation = conversation
@@ -68,12 +69,14 @@ struct ReplyExchange: Sendable {
         logger[metadataKey: "request.id"] = "\(requestID)"
         if !plan.repairs.isEmpty { logger.debug("request repaired", metadata: ["repairs": "\(plan.repairs.count)"]) }
 
-        let pump = ReplyPump(
+        var pump = ReplyPump(
             runtime: runtime, settings: settings, plan: plan,
             translator: .init(
                 thinkingRequested: plan.thinkingRequested, stopSequences: conversation.stopSequences, maxTokens: conversation.maxTokens,
                 inputTokens: plan.inputTokens, toolNames: plan.toolNames),
             logger: logger, recorder: recorder)
+        pump.sessionKey = routing.sessionKey ?? conversation.sessionKey
+        pump.pinnedAccount = routing.pinnedAccount
         let (channel, task) = pump.start()
 
         // The first message decides the status: a failure before any content is a real HTTP error.

@@ -29,6 +29,8 @@ package struct ReplyPump: Sendable {
     let recorder: AccessLogRecorder?
     /// Session affinity: `X-Claude-Code-Session-Id`, else `metadata.user_id`; nil for none.
     package var sessionKey: String?
+    /// An account picked by an admin (the console's playground); no failover to others.
+    package var pinnedAccount: String?
 
     package init(
         runtime: ProxyRuntime, settings: ServerSettings, plan: UpstreamRequestPlan, translator: ReplyTranslator.Configuration, logger: Logger,
@@ -57,11 +59,18 @@ package struct ReplyPump: Sendable {
         var tried = Set<String>()
         var lastFailure: QUpstreamFailure?
         let body = plan.body.jsonBytes
-        let attempts = 1 + max(0, settings.retries)
+        let attempts = pinnedAccount == nil ? 1 + max(0, settings.retries) : 1
 
         for _ in 0..<attempts {
             if Task.isCancelled { return }
-            guard case .account(let account) = pool.checkout(sessionKey: sessionKey, excluding: tried) else { break }
+            let decision = pinnedAccount.map { pool.checkout(only: $0) } ?? pool.checkout(sessionKey: sessionKey, excluding: tried)
+            guard case .account(let account) = decision else {
+                if let pinnedAccount, lastFailure == nil {
+                    await channel.send(.failed(.invalidRequest("x-q2api-account: account \(pinnedAccount) does not exist or cannot serve now")))
+                    return
+                }
+                break
+            }
             tried.insert(account.id)
             recorder?.update {
                 $0.account = account.id
@@ -75,17 +84,20 @@ package struct ReplyPump: Sendable {
                 token = try await pool.accessToken(for: account.id)
             } catch {
                 pool.checkin(account.id, outcome: .failure(.other, message: "token refresh failed"))
+                runtime.persistence?.recordRequest(account: account.id, succeeded: false)
                 lastFailure = QUpstreamFailure(kind: .authExpired, status: nil, name: "TokenRefresh", reason: nil, message: "the account's token could not be refreshed")
                 continue
             }
 
+            // Organisation accounts name their profile in the body (AMAZON_Q.md §1.3).
+            let accountBody = account.profileArn.map { plan.body.setting("profileArn", to: .string($0)).jsonBytes } ?? body
             var reply: AmazonQClient.Reply
             do {
-                reply = try await send(account: account, token: token, body: body, logger: accountLogger)
+                reply = try await send(account: account, token: token, body: accountBody, logger: accountLogger)
                 // One refresh-and-retry on the same account when the upstream calls the token expired.
                 if case .failure(let failure) = reply, failure.kind == .authExpired {
                     token = try await pool.accessToken(for: account.id, rejected: token)
-                    reply = try await send(account: account, token: token, body: body, logger: accountLogger)
+                    reply = try await send(account: account, token: token, body: accountBody, logger: accountLogger)
                 }
             } catch let failure as QUpstreamFailure {
                 reply = .failure(failure)
@@ -115,7 +127,10 @@ package struct ReplyPump: Sendable {
             }
         }
 
-        if let lastFailure {
+        if let lastFailure, lastFailure.kind == .throttled, let seconds = pool.secondsUntilNextRecovery {
+            // Every account is cooling now: the client may come back when the first one does, not sooner.
+            await channel.send(.failed(.rateLimited("all upstream accounts are throttled; the first one is usable again in \(seconds) s", retryAfter: seconds)))
+        } else if let lastFailure {
             await channel.send(.failed(clientError(for: lastFailure)))
         } else if pool.totalCount == 0 {
             await channel.send(.failed(.overloaded("no upstream account is configured; add one under accounts: in q2api.yaml")))
@@ -127,7 +142,13 @@ package struct ReplyPump: Sendable {
     }
 
     private func send(account: AccountCredentials, token: String, body: [UInt8], logger: Logger) async throws(QUpstreamFailure) -> AmazonQClient.Reply {
-        try await runtime.qClient.send(
+        let client: AmazonQClient
+        do {
+            client = try runtime.qClient(for: account)
+        } catch {
+            throw QUpstreamFailure(kind: .transient, status: nil, name: "ProxyConfiguration", reason: nil, message: "the account's proxy: \(error.message)")
+        }
+        return try await client.send(
             endpoint: account.endpoint ?? settings.upstreamEndpoint, headers: settings.template.headers, accessToken: token, body: body, logger: logger)
     }
 
@@ -140,6 +161,12 @@ package struct ReplyPump: Sendable {
     private func relay(_ stream: QEventStream, account: String, into channel: AsyncChannel<PumpMessage>, logger: Logger) async -> RelayResult {
         var translator = ReplyTranslator(translatorConfiguration)
         var opened = false
+        var usage: (input: Int, output: Int) = (0, 0)
+        func note(_ events: [ReplyEvent]) {
+            for case .finish(let finish) in events {
+                usage = (finish.usage.inputTokens + finish.usage.cacheReadInputTokens + finish.usage.cacheCreationInputTokens, finish.usage.outputTokens)
+            }
+        }
         var iterator = stream.makeAsyncIterator()
         do {
             while let event = try await iterator.next() {
@@ -151,6 +178,7 @@ package struct ReplyPump: Sendable {
                     opened = true
                     await channel.send(.opened(account: account))
                 }
+                note(out)
                 await channel.send(.events(out))
                 if translator.isFinished { break }
             }
@@ -163,8 +191,10 @@ package struct ReplyPump: Sendable {
                 opened = true
                 await channel.send(.opened(account: account))
             }
+            note(out)
             if !out.isEmpty { await channel.send(.events(out)) }
             runtime.pool.checkin(account, outcome: .success)
+            runtime.persistence?.recordRequest(account: account, succeeded: true, inputTokens: usage.input, outputTokens: usage.output)
         } catch {
             if !opened { return .failedBeforeContent(error) }
             logger.warning("upstream stream failed", metadata: ["upstream.error": "\(error.name)"])
@@ -185,6 +215,7 @@ package struct ReplyPump: Sendable {
         default: kind = .other
         }
         runtime.pool.checkin(account, outcome: .failure(kind, message: failure.description))
+        runtime.persistence?.recordRequest(account: account, succeeded: false)
     }
 
     func clientError(for failure: QUpstreamFailure) -> ClaudeError {

@@ -17,11 +17,13 @@ extension ServerSettings {
             template: template,
             models: models.available,
             resolveModel: { name in
-                guard let id = models.resolveModel(name).upstreamID else { return nil }
-                return ModelChoice(upstreamID: id, thinking: models.resolveModel(name).thinking)
+                let resolution = models.resolveModel(name)
+                guard let id = resolution.upstreamID else { return nil }
+                return ModelChoice(upstreamID: id, thinking: resolution.thinking)
             },
             configGeneration: generation,
             configPath: config.sourcePath)
+        self.adminKeys = config.adminKeys.map(\.value)
         self.modelNames = Set((models.available + models.aliases.keys).map { $0.lowercased() })
     }
 }
@@ -30,7 +32,7 @@ extension AccountCredentials {
     package init(_ account: ProxyConfig.Account) {
         self.init(
             id: account.id, label: account.label, clientID: account.clientID.value, clientSecret: account.clientSecret.value,
-            refreshToken: account.refreshToken.value, profileArn: account.profileARN, endpoint: account.endpoint?.absoluteString,
-            enabled: account.enabled, weight: account.weight)
+            refreshToken: account.refreshToken.value, profileArn: account.profileARN, endpoint: account.effectiveEndpoint?.absoluteString,
+            proxy: account.proxy?.absoluteString, enabled: account.enabled, weight: account.weight, tier: account.tier)
     }
 }

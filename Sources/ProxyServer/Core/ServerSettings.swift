@@ -31,6 +31,8 @@ package struct ServerSettings: Sendable {
 
     package var listeners: [Listener]
     package var apiKeys: [String]
+    /// `admin_keys`: they open the `/v2` admin API and the console, and are accepted as API keys too.
+    package var adminKeys: [String] = []
     package var maxBodyBytes: Int
     package var maxInputTokens: Int
     package var retries: Int

@@ -15,25 +15,39 @@ package struct APIKeyMiddleware: RouterMiddleware {
     }
 
     package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let keys = runtime.settings.apiKeys
-        guard !keys.isEmpty, !Self.isPublic(request.uri.path) else { return try await next(request, context) }
-        var presented = request.headers[HTTPField.Name("x-api-key")!]
-        if presented == nil, let authorization = request.headers[.authorization] {
-            let parts = authorization.split(separator: " ", maxSplits: 1)
-            if parts.count == 2, parts[0].lowercased() == "bearer" { presented = String(parts[1]).trimmingWhitespace() }
+        let settings = runtime.settings
+        let presented = Self.presentedKey(request)
+        var context = context
+        if let presented, Self.matchesAny(presented, settings.adminKeys) { context.isAdmin = true }
+        let keys = settings.apiKeys
+        guard !keys.isEmpty, !Self.isPublic(request.uri.path), !context.isAdmin, !AdminAccess.isAdminPath(request.uri.path) else {
+            return try await next(request, context)
         }
         guard let presented else {
             throw ProxyHTTPError(
                 .authentication("missing API key: send it as x-api-key or Authorization: Bearer"), dialect: context.dialect,
                 requestID: context.requestID)
         }
-        // Compare against every key, in constant time per key, so timing reveals neither which key nor how much matched.
-        var matched = false
-        for key in keys where Self.constantTimeEquals(presented, key) { matched = true }
-        guard matched else {
+        guard Self.matchesAny(presented, keys) else {
             throw ProxyHTTPError(.authentication("invalid API key"), dialect: context.dialect, requestID: context.requestID)
         }
         return try await next(request, context)
+    }
+
+    /// `x-api-key`, else the token of `Authorization: Bearer`.
+    static func presentedKey(_ request: Request) -> String? {
+        if let key = request.headers[HTTPField.Name("x-api-key")!] { return key }
+        guard let authorization = request.headers[.authorization] else { return nil }
+        let parts = authorization.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        return String(parts[1]).trimmingWhitespace()
+    }
+
+    /// Compares against every key, in constant time per key, so timing reveals neither which key nor how much matched.
+    static func matchesAny(_ presented: String, _ keys: [String]) -> Bool {
+        var matched = false
+        for key in keys where constantTimeEquals(presented, key) { matched = true }
+        return matched
     }
 
     static func isPublic(_ path: String) -> Bool {

@@ -1,3 +1,4 @@
+import Accounts
 import Foundation
 import Logging
 import ProxyConfig
@@ -29,7 +30,41 @@ final class ConfigReloadEngine: Sendable {
         self.logger = logger
     }
 
-    func reload(trigger: ReloadTrigger, listeners: inout ThrowingDiscardingTaskGroup<any Error>) async {
+    /// The config in force.
+    var config: ProxyConfig { current.withLock { $0.config } }
+
+    /// Rebuilds the accounts from the config in force and the state directory (a state file changed).
+    @discardableResult
+    func reloadAccounts() -> ReloadOutcome {
+        let config = current.withLock { $0.config }
+        let before = Set(runtime.pool.snapshot().map(\.id))
+        applyAccounts(config, configuration: nil)
+        let after = Set(runtime.pool.snapshot().map(\.id))
+        let added = after.subtracting(before).sorted()
+        let removed = before.subtracting(after).sorted()
+        var parts: [String] = []
+        if !added.isEmpty { parts.append("+\(added.count) account\(added.count == 1 ? "" : "s") (\(added.joined(separator: ", ")))") }
+        if !removed.isEmpty { parts.append("-\(removed.count) account\(removed.count == 1 ? "" : "s") (\(removed.joined(separator: ", ")))") }
+        let changes = parts.isEmpty ? "accounts refreshed" : parts.joined(separator: ", ")
+        logger.info("state directory changed", metadata: ["changes": "\(changes)"])
+        return .reloaded(generation: current.withLock { $0.generation }, changes: changes, warnings: [])
+    }
+
+    /// Gives the pool the accounts of `config` and the state directory. Accounts new to the pool get
+    /// their saved token and status back, as at start-up.
+    private func applyAccounts(_ config: ProxyConfig, configuration: PoolConfiguration?) {
+        guard let persistence = runtime.persistence else {
+            runtime.pool.update(accounts: config.accounts.map(AccountCredentials.init), configuration: configuration)
+            return
+        }
+        let known = Set(runtime.pool.snapshot().map(\.id))
+        let roster = persistence.roster(for: config)
+        AccountStatePersistence.apply(roster, to: runtime.pool, configuration: configuration, restoring: { !known.contains($0) })
+    }
+
+    @discardableResult
+    func reload(trigger: ReloadTrigger, listeners: inout ThrowingDiscardingTaskGroup<any Error>) async -> ReloadOutcome {
+        if trigger == .stateDirectory { return reloadAccounts() }
         let previous = current.withLock { $0 }
         let path = previous.config.sourcePath
         let loaded: (ProxyConfig, RequestTemplate)
@@ -44,7 +79,7 @@ final class ConfigReloadEngine: Sendable {
                 $0.lastErrorAt = .now
                 $0.failures += 1
             }
-            return
+            return .rejected(error: message)
         }
         let (config, template) = loaded
         let diff = ConfigDiff(from: previous.config, to: config, templateChanged: template.origin != previous.template.origin || previous.config.templateSource != config.templateSource)
@@ -66,6 +101,7 @@ final class ConfigReloadEngine: Sendable {
         }
         runtime.replaceSettings(newSettings)
         current.withLock { $0 = Current(config: config, template: template, generation: generation) }
+        applyAccounts(config, configuration: PoolConfiguration(config))
         for listener in oldSettings.listeners where !after.contains(listener) {
             await supervisor.stop(listener)
         }
@@ -83,5 +119,6 @@ final class ConfigReloadEngine: Sendable {
         }
         logger.info("config reloaded", metadata: ["trigger": "\(trigger.rawValue)", "generation": "\(generation)", "changes": "\(diff)"])
         for error in listenerErrors { logger.error("reload: listener not started", metadata: ["error": "\(error)"]) }
+        return .reloaded(generation: generation, changes: diff.description, warnings: listenerErrors)
     }
 }

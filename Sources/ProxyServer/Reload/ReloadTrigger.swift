@@ -9,6 +9,30 @@ package enum ReloadTrigger: String, Sendable {
     case fileChanged = "file"
     /// `POST /v2/reload` or a test.
     case request
+    /// A state file was added, changed or removed by another process: the accounts are rebuilt,
+    /// the YAML is not re-read.
+    case stateDirectory = "state_dir"
+}
+
+/// What a reload did, for the log, `/healthz` and `POST /v2/reload`.
+package enum ReloadOutcome: Sendable, Equatable {
+    /// The new config is in force (`changes` is the one-line diff); `warnings` name parts that
+    /// could not apply (a listener that could not bind).
+    case reloaded(generation: Int, changes: String, warnings: [String])
+    /// The file is invalid; the previous config stays in force.
+    case rejected(error: String)
+}
+
+/// One queued reload and, for `POST /v2/reload`, who waits for its outcome.
+struct ReloadRequest: Sendable {
+    var trigger: ReloadTrigger
+    /// Called once with the outcome, or with `nil` when the server shuts down first.
+    var reply: (@Sendable (ReloadOutcome?) -> Void)?
+
+    init(trigger: ReloadTrigger, reply: (@Sendable (ReloadOutcome?) -> Void)? = nil) {
+        self.trigger = trigger
+        self.reply = reply
+    }
 }
 
 /// Watches a file's content by polling. Polling content, not inotify on the path, is what

@@ -14,6 +14,8 @@ struct ProxyHarness: Sendable {
     let baseURL: String
     /// The YAML file the server loaded (a temp file), for reload tests.
     let configPath: String
+    /// The server's state directory (`state/` beside the YAML unless the YAML says otherwise).
+    let stateDirectory: String
     let simulatorPort: Int
     let simulatorURL: String
     let simulator: SimulatorState
@@ -120,7 +122,7 @@ func withProxy(
         var proxyIterator = proxyPorts.makeAsyncIterator()
         guard let proxyPort = await proxyIterator.next() else { throw CancellationError() }
         let harness = ProxyHarness(
-            baseURL: "http://127.0.0.1:\(proxyPort)", configPath: configPath, simulatorPort: simPort, simulatorURL: "http://127.0.0.1:\(simPort)", simulator: state, client: client)
+            baseURL: "http://127.0.0.1:\(proxyPort)", configPath: configPath, stateDirectory: config.stateDirectory, simulatorPort: simPort, simulatorURL: "http://127.0.0.1:\(simPort)", simulator: state, client: client)
         do {
             try await body(harness)
         } catch {

@@ -1,0 +1,206 @@
+import Foundation
+import NIOHTTP1
+import ProxyServer
+import QSimulator
+import Testing
+
+/// Two accounts whose requests the simulator can tell apart by `profileArn`, so a directive such as
+/// `[[sim:throttle:profile/a]]` fails only account `a`.
+private let twoAccounts = """
+      - id: a
+        client_id: c
+        client_secret: s
+        refresh_token: rt-a
+        profile_arn: arn:aws:codewhisperer:us-east-1:1:profile/a
+      - id: b
+        client_id: c
+        client_secret: s
+        refresh_token: rt-b
+        profile_arn: arn:aws:codewhisperer:us-east-1:1:profile/b
+    """
+
+/// Round robin makes the first request go to `a`, so failover to `b` is deterministic.
+private let roundRobin = "balancing: {strategy: round_robin, retries: 2, cooldown: 30s}"
+
+private func healthItems(_ harness: ProxyHarness) async throws -> [String: [String: Any]] {
+    let health = try await harness.get("/healthz", headers: [])
+    let accounts = try #require(health.json?["accounts"] as? [String: Any])
+    let items = try #require(accounts["items"] as? [[String: Any]])
+    return Dictionary(uniqueKeysWithValues: items.map { ($0["id"] as! String, $0) })
+}
+
+private func stateLines(_ harness: ProxyHarness, _ id: String) throws -> [[String: Any]] {
+    let text = (try? String(contentsOfFile: harness.stateDirectory + "/\(id).jsonl", encoding: .utf8)) ?? ""
+    return text.split(separator: "\n").compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+}
+
+@Suite("Accounts end to end: health states, failover, refresh, state directory")
+struct AccountsEndToEndTests {
+    @Test("a throttled account cools down, the request fails over to the other account and succeeds")
+    func throttledFailsOver() async throws {
+        try await withProxy(accounts: twoAccounts, extraYAML: roundRobin) { harness in
+            let reply = try await harness.post("/v1/messages", claudeRequest("hi [[sim:throttle:profile/a]]"))
+            #expect(reply.status == 200)
+            let items = try await healthItems(harness)
+            #expect(items["a"]?["state"] as? String == "cooling")
+            #expect(items["b"]?["state"] as? String == "active")
+            #expect(items["a"]?["source"] as? String == "yaml")
+            #expect(harness.simulator.totalRequests == 2)
+        }
+    }
+
+    @Test("when every account is throttled the client gets 429 with retry-after of the earliest recovery")
+    func allThrottled() async throws {
+        try await withProxy(accounts: twoAccounts, extraYAML: roundRobin) { harness in
+            let reply = try await harness.post("/v1/messages", claudeRequest("hi [[sim:throttle]]"))
+            #expect(reply.status == 429)
+            #expect((reply.json?["error"] as? [String: Any])?["type"] as? String == "rate_limit_error")
+            // The accounts cool 30 s (+ up to 20 % jitter): retry-after says so, not a fixed guess.
+            let retryAfter = try #require(reply.headers.first(name: "retry-after").flatMap { Int($0) })
+            #expect((29...37).contains(retryAfter))
+            let next = try await harness.post("/v1/messages", claudeRequest("hi"))
+            #expect(next.status == 429)
+            #expect(harness.simulator.totalRequests == 2)  // Cooling accounts are not tried again.
+
+            let openAI = try await harness.post(
+                "/v1/chat/completions", #"{"model":"claude-sonnet-4.5","messages":[{"role":"user","content":"hi"}]}"#)
+            #expect(openAI.status == 429)
+            #expect(openAI.headers.first(name: "retry-after") != nil)
+            #expect((openAI.json?["error"] as? [String: Any])?["type"] as? String == "rate_limit_error")
+        }
+    }
+
+    @Test("a suspended account is taken out of service for good; with none left the client gets 529")
+    func suspended() async throws {
+        try await withProxy(accounts: twoAccounts, extraYAML: roundRobin) { harness in
+            let first = try await harness.post("/v1/messages", claudeRequest("hi [[sim:suspend:profile/a]]"))
+            #expect(first.status == 200)
+            var items = try await healthItems(harness)
+            #expect(items["a"]?["state"] as? String == "suspended")
+            // Suspension is remembered in the state directory (by the server, for this seed token).
+            let status = try stateLines(harness, "a").last { $0["type"] as? String == "status" }
+            #expect(status?["state"] as? String == "suspended")
+            #expect(status?["by"] as? String == "auto")
+
+            let second = try await harness.post("/v1/messages", claudeRequest("hi [[sim:suspend]]"))
+            #expect(second.status >= 400)
+            items = try await healthItems(harness)
+            #expect(items["b"]?["state"] as? String == "suspended")
+            let none = try await harness.post("/v1/messages", claudeRequest("hi"))
+            #expect(none.status == 529)
+            #expect((none.json?["error"] as? [String: Any])?["type"] as? String == "overloaded_error")
+            let ready = try await harness.get("/readyz", headers: [])
+            #expect(ready.status == 503)
+        }
+    }
+
+    @Test("an exhausted monthly quota parks the account until the 1st of next month and fails over")
+    func quotaExhausted() async throws {
+        try await withProxy(accounts: twoAccounts, extraYAML: roundRobin) { harness in
+            let reply = try await harness.post("/v1/messages", claudeRequest("hi [[sim:monthly:profile/a]]"))
+            #expect(reply.status == 200)
+            let items = try await healthItems(harness)
+            #expect(items["a"]?["state"] as? String == "quota_exhausted")
+            let until = try #require(items["a"]?["until"] as? String)
+            #expect(until.hasSuffix("-01T00:00:00Z"))
+        }
+    }
+
+    @Test("an expired token is refreshed once and the request retried on the same account")
+    func expiredTokenRefreshedOnce() async throws {
+        try await withProxy(accounts: twoAccounts, extraYAML: roundRobin) { harness in
+            #expect(try await harness.post("/v1/messages", claudeRequest("hi")).status == 200)
+            #expect(harness.simulator.refreshCount == 1)
+            harness.simulator.expireAllAccessTokens()
+            // Round robin: this one goes to b, which has no token yet; the next goes to a, whose token is now dead.
+            #expect(try await harness.post("/v1/messages", claudeRequest("hi")).status == 200)
+            #expect(try await harness.post("/v1/messages", claudeRequest("hi")).status == 200)
+            #expect(harness.simulator.refreshCount == 3)
+            let items = try await healthItems(harness)
+            #expect(items["a"]?["state"] as? String == "active")
+            #expect(items["a"]?["failures"] as? Int == 0)
+        }
+    }
+
+    @Test("a burst of 50 requests on an expired token causes exactly one refresh")
+    func burstCausesOneRefresh() async throws {
+        try await withProxy { harness in
+            #expect(try await harness.post("/v1/messages", claudeRequest("hi")).status == 200)
+            harness.simulator.expireAllAccessTokens()
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<50 { group.addTask { try await harness.post("/v1/messages", claudeRequest("hi")).status } }
+                var statuses: [Int] = []
+                for try await status in group { statuses.append(status) }
+                return statuses
+            }
+            #expect(statuses == Array(repeating: 200, count: 50))
+            #expect(harness.simulator.refreshCount == 2)
+        }
+    }
+
+    @Test("an idle account's token is refreshed before it expires, and rotated refresh tokens reach the state file first")
+    func idleRefreshBeforeExpiry() async throws {
+        let options = SimulatorOptions(refreshTokens: ["sim-refresh"], accessTokenLifetime: 4, rotateRefreshTokens: true)
+        try await withProxy(simulator: options, extraYAML: "refresh: {before_expiry: 2s, jitter: 0s}") { harness in
+            #expect(try await harness.post("/v1/messages", claudeRequest("hi")).status == 200)
+            #expect(harness.simulator.refreshCount == 1)
+            // No request now: the background loop refreshes about 2 s in, well before the 4 s expiry.
+            try await harness.eventually("the idle refresh", timeout: .seconds(8)) { harness.simulator.refreshCount >= 2 }
+            // The old refresh token is now refused by the simulator: the proxy must be using the rotated one.
+            #expect(try await harness.post("/v1/messages", claudeRequest("hi")).status == 200)
+            let tokens = try stateLines(harness, "sim").filter { $0["type"] as? String == "token" }
+            #expect(tokens.count >= 2)
+            #expect(Set(tokens.compactMap { $0["refresh_token"] as? String }).count == tokens.count)
+            #expect(!tokens.contains { $0["refresh_token"] as? String == "sim-refresh" })
+            let attributes = try FileManager.default.attributesOfItem(atPath: harness.stateDirectory + "/sim.jsonl")
+            #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        }
+    }
+
+    @Test("session affinity: requests with one X-Claude-Code-Session-Id stay on one account")
+    func sessionAffinity() async throws {
+        try await withProxy(accounts: twoAccounts, extraYAML: "balancing: {strategy: round_robin}") { harness in
+            for _ in 0..<6 {
+                let reply = try await harness.post(
+                    "/v1/messages", claudeRequest("hi"),
+                    headers: [("x-api-key", ProxyHarness.apiKey), ("x-claude-code-session-id", "session-1")])
+                #expect(reply.status == 200)
+            }
+            let items = try await healthItems(harness)
+            let successes = ["a", "b"].map { items[$0]?["successes"] as? Int ?? -1 }
+            #expect(successes.sorted() == [0, 6])
+        }
+    }
+
+    @Test("a run-time account file dropped into the state directory is picked up live")
+    func stateFileDroppedIn() async throws {
+        try await withProxy(reload: pollingReload) { harness in
+            try FileManager.default.createDirectory(atPath: harness.stateDirectory, withIntermediateDirectories: true)
+            let line = #"{"ts":"2026-11-22T05:00:00.000Z","type":"account","label":"Dropped","client_id":"c","client_secret":"s","refresh_token":"rt-x","profile_arn":null,"enabled":true,"weight":1}"#
+            try (line + "\n").write(toFile: harness.stateDirectory + "/dropped.jsonl", atomically: true, encoding: .utf8)
+            try await harness.eventuallyAsync("the dropped account appears") { try await healthItems(harness)["dropped"] != nil }
+            let items = try await healthItems(harness)
+            #expect(items["dropped"]?["source"] as? String == "state")
+            #expect(items["dropped"]?["label"] as? String == "Dropped")
+
+            try FileManager.default.removeItem(atPath: harness.stateDirectory + "/dropped.jsonl")
+            try await harness.eventuallyAsync("the removed account goes") { try await healthItems(harness)["dropped"] == nil }
+        }
+    }
+
+    @Test("reloading the YAML keeps a rotated refresh token instead of going back to the seed")
+    func reloadKeepsRotatedToken() async throws {
+        let options = SimulatorOptions(refreshTokens: ["sim-refresh"], rotateRefreshTokens: true)
+        try await withProxy(simulator: options, reload: pollingReload) { harness in
+            #expect(try await harness.post("/v1/messages", claudeRequest("hi")).status == 200)
+            try harness.editConfig(replacing: "log: {level: critical}", with: "log: {level: critical}\nbalancing: {retries: 1}")
+            try await harness.eventuallyAsync("the new config is in force") { try await harness.generation() == 2 }
+            harness.simulator.expireAllAccessTokens()
+            // The seed token was rotated away: only the rotated one, kept across the reload, can refresh.
+            #expect(try await harness.post("/v1/messages", claudeRequest("hi")).status == 200)
+            #expect(harness.simulator.refreshCount == 2)
+            let items = try await healthItems(harness)
+            #expect(items["sim"]?["state"] as? String == "active")
+        }
+    }
+}
