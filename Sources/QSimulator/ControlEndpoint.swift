@@ -12,6 +12,7 @@ enum ControlEndpoint {
                 "openStreams": .int(state.openStreams),
                 "totalRequests": .int(state.totalRequests),
                 "refreshCount": .int(state.refreshCount),
+                "refreshesInFlight": .int(state.refreshesInFlight),
                 "heldStreams": .int(state.heldStreams),
                 "registeredClients": .int(state.registeredClients),
                 "deviceAuthorizations": .int(state.deviceAuthorizationsStarted),

@@ -45,6 +45,9 @@ package struct SimulatorOptions: Sendable {
     /// When true a poll less than ``deviceInterval`` seconds after the previous one of the same device code
     /// gets `slow_down`, so that clients' handling of it can be tested.
     package var enforceSlowDown: Bool
+    /// How long `/token` thinks before it answers a refresh (the old token stays valid meanwhile), so that
+    /// a crash test can kill the proxy while a refresh is in flight.
+    package var tokenDelay: Duration
 
     package init(
         clientID: String? = nil,
@@ -58,7 +61,8 @@ package struct SimulatorOptions: Sendable {
         deviceInterval: Int = 1,
         deviceCodeLifetime: Int = 600,
         autoApproveDeviceAfterPolls: Int? = nil,
-        enforceSlowDown: Bool = true
+        enforceSlowDown: Bool = true,
+        tokenDelay: Duration = .zero
     ) {
         self.clientID = clientID
         self.clientSecret = clientSecret
@@ -72,6 +76,7 @@ package struct SimulatorOptions: Sendable {
         self.deviceCodeLifetime = deviceCodeLifetime
         self.autoApproveDeviceAfterPolls = autoApproveDeviceAfterPolls
         self.enforceSlowDown = enforceSlowDown
+        self.tokenDelay = tokenDelay
     }
 }
 

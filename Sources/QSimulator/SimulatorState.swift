@@ -20,6 +20,7 @@ package final class SimulatorState: Sendable {
         var openStreams = 0
         var totalRequests = 0
         var refreshCount = 0
+        var refreshesInFlight = 0
         var lastRequestBody: JSONValue?
         var tokens = TokenLedger()
         var clients = ClientRegistry()
@@ -47,6 +48,17 @@ package final class SimulatorState: Sendable {
 
     /// Successful `/token` refreshes.
     package var refreshCount: Int { self.storage.withLock { $0.refreshCount } }
+
+    /// Refreshes waiting out ``SimulatorOptions/tokenDelay``.
+    package var refreshesInFlight: Int { self.storage.withLock { $0.refreshesInFlight } }
+
+    /// A rotated token's reply could not be written (the client died): the rotation never happened.
+    func undoRotation(old: String, new: String) {
+        self.storage.withLock { $0.tokens.undoRotation(old: old, new: new) }
+    }
+
+    func refreshStarted() { self.storage.withLock { $0.refreshesInFlight += 1 } }
+    func refreshFinished() { self.storage.withLock { $0.refreshesInFlight -= 1 } }
 
     /// The body of the last `POST /` that passed validation, for tests that assert on what the proxy sent.
     package var lastRequestBody: JSONValue? { self.storage.withLock { $0.lastRequestBody } }

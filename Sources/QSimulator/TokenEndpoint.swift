@@ -30,7 +30,7 @@ enum TokenEndpoint {
             guard let refreshToken = body["refreshToken"]?.stringValue else {
                 return Self.error(.badRequest, "invalid_request", "refreshToken is required for the refresh_token grant")
             }
-            return Self.refresh(refreshToken, options: options, state: state)
+            return await Self.refresh(refreshToken, options: options, state: state)
         case Self.deviceCodeGrantType:
             guard let deviceCode = body["deviceCode"]?.stringValue else {
                 return Self.error(.badRequest, "invalid_request", "deviceCode is required for the device_code grant")
@@ -41,12 +41,40 @@ enum TokenEndpoint {
         }
     }
 
-    private static func refresh(_ refreshToken: String, options: SimulatorOptions, state: SimulatorState) -> Response {
+    private static func refresh(_ refreshToken: String, options: SimulatorOptions, state: SimulatorState) async -> Response {
+        guard options.tokenDelay > .zero else {
+            switch state.refresh(refreshToken, options: options) {
+            case .invalidGrant:
+                return Self.error(.badRequest, "invalid_grant", "Invalid refresh token provided")
+            case .issued(let accessToken, let rotated):
+                return Self.tokenReply(accessToken: accessToken, refreshToken: rotated, options: options)
+            }
+        }
+        // Crash-test mode: think for `tokenDelay`, and keep a rotation only if its reply could be written.
+        // A client killed while waiting never saw the new token, so the old one must stay valid, as it
+        // does at the real service when the request never completed.
+        state.refreshStarted()
+        try? await Task.sleep(for: options.tokenDelay)
+        state.refreshFinished()
         switch state.refresh(refreshToken, options: options) {
         case .invalidGrant:
             return Self.error(.badRequest, "invalid_grant", "Invalid refresh token provided")
         case .issued(let accessToken, let rotated):
-            return Self.tokenReply(accessToken: accessToken, refreshToken: rotated, options: options)
+            let bytes = Self.tokenJSON(accessToken: accessToken, refreshToken: rotated, options: options).jsonBytes
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: ResponseBody { writer in
+                    do {
+                        // A dead peer answers the first write with a reset, which fails the second one.
+                        try await writer.write(ByteBuffer(bytes: bytes.prefix(1)))
+                        try await Task.sleep(for: .milliseconds(100))
+                        try await writer.write(ByteBuffer(bytes: bytes.dropFirst()))
+                        try await writer.finish(nil)
+                    } catch {
+                        if let rotated { state.undoRotation(old: refreshToken, new: rotated) }
+                        throw error
+                    }
+                })
         }
     }
 
@@ -70,13 +98,16 @@ enum TokenEndpoint {
     }
 
     private static func tokenReply(accessToken: String, refreshToken: String?, options: SimulatorOptions) -> Response {
-        let reply: JSONValue = .object([
+        Self.json(.ok, Self.tokenJSON(accessToken: accessToken, refreshToken: refreshToken, options: options))
+    }
+
+    private static func tokenJSON(accessToken: String, refreshToken: String?, options: SimulatorOptions) -> JSONValue {
+        .object([
             "accessToken": .string(accessToken),
             "tokenType": "Bearer",
             "expiresIn": .int(options.accessTokenLifetime),
             "refreshToken": refreshToken.map { JSONValue.string($0) },
         ])
-        return Self.json(.ok, reply)
     }
 
     // MARK: - Shared by the OIDC operations

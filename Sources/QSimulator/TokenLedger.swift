@@ -47,6 +47,14 @@ struct TokenLedger: Sendable {
         return token
     }
 
+    /// Undoes a rotation whose reply never reached the client: `old` works again, `new` never will.
+    mutating func undoRotation(old: String, new: String) {
+        self.issuedRefreshTokens.remove(new)
+        self.revokedRefreshTokens.insert(new)
+        self.revokedRefreshTokens.remove(old)
+        self.issuedRefreshTokens.insert(old)
+    }
+
     /// Revokes `old` and returns its replacement.
     mutating func rotateRefreshToken(_ old: String) -> String {
         self.issuedRefreshTokens.remove(old)

@@ -26,6 +26,7 @@ struct SimulateCommand: AsyncParsableCommand {
         help: "Device login: approve by itself after N pending polls, with no browser (default: wait for approval).")
     var autoApproveDeviceAfter: Int?
     @Flag(help: "Device login: never answer slow_down to polls faster than the interval.") var noSlowDown = false
+    @Option(help: "Milliseconds /token waits before answering a refresh (for crash tests).") var tokenDelayMs = 0
 
     func run() async throws {
         LoggingBootstrap.bootstrap(level: "info", format: "text")
@@ -38,7 +39,7 @@ struct SimulateCommand: AsyncParsableCommand {
             clientID: clientId, clientSecret: clientSecret, refreshTokens: refreshTokens, accessTokenLifetime: tokenLifetime,
             rotateRefreshTokens: rotateRefreshTokens, frameDelay: .milliseconds(frameDelayMs), defaultReply: defaultReply,
             deviceInterval: deviceInterval, deviceCodeLifetime: deviceCodeLifetime, autoApproveDeviceAfterPolls: autoApproveDeviceAfter,
-            enforceSlowDown: !noSlowDown)
+            enforceSlowDown: !noSlowDown, tokenDelay: .milliseconds(max(0, tokenDelayMs)))
         let app = QSimulator.application(
             options: options, state: SimulatorState(), host: host, port: port, logger: logger,
             onBound: { bound in print("simulator listening on http://\(host):\(bound)") })
