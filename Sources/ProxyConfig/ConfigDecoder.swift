@@ -19,7 +19,7 @@ final class ConfigDecoder {
     // MARK: - Keys
 
     static let rootKeys = [
-        "version", "listeners", "api_keys", "admin_keys", "console", "upstream", "models", "balancing", "refresh",
+        "version", "listeners", "api_keys", "admin_keys", "admin_open_on_loopback", "console", "upstream", "models", "balancing", "refresh",
         "state_dir", "limits", "log", "accounts",
     ]
     static let listenerKeys = ["address", "open"]
@@ -77,6 +77,9 @@ final class ConfigDecoder {
         }
         if let field = map["admin_keys"] {
             config.adminKeys = self.decodeKeys(field).keys
+        }
+        if let field = map["admin_open_on_loopback"], let value = self.reader.bool(field) {
+            config.adminOpenOnLoopback = value
         }
         if let field = map["console"], let value = self.reader.bool(field) {
             config.console = value

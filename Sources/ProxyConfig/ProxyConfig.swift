@@ -28,6 +28,9 @@ package struct ProxyConfig: Sendable, Equatable {
     package var adminKeys: [Secret]
     /// `console`: whether the web console is served.
     package var console: Bool
+    /// `admin_open_on_loopback`: with no `admin_keys`, serve the admin API and the console without a key to
+    /// clients connecting over loopback (a single-user box). Off by default: no keys, no admin surface.
+    package var adminOpenOnLoopback = false
     /// `upstream`.
     package var upstream: Upstream
     /// `models`.

@@ -13,9 +13,23 @@ package struct ProxyRequestContext: RequestContext {
     package var accessLog = AccessLogRecorder()
     /// The request presented an admin key (`admin_keys`).
     package var isAdmin = false
+    /// Which admin key, as `admin-key-N` (its position in `admin_keys`), for the audit log; never the key.
+    package var adminKeyID: String?
+    /// The client connected over loopback (`admin_open_on_loopback`).
+    package let remoteIsLoopback: Bool
 
     package init(source: Source) {
         self.coreContext = .init(source: source)
+        self.remoteIsLoopback = Self.isLoopback(source.channel.remoteAddress)
+    }
+
+    static func isLoopback(_ address: SocketAddress?) -> Bool {
+        guard let address else { return false }
+        switch address {
+        case .v4: return address.ipAddress?.hasPrefix("127.") ?? false
+        case .v6: return address.ipAddress == "::1" || (address.ipAddress?.hasPrefix("::ffff:127.") ?? false)
+        case .unixDomainSocket: return true
+        }
     }
 
     /// Bodies are bounded by `limits.max_body`, checked by the controllers with their own error shape.

@@ -16,6 +16,11 @@ package enum ProxyServerBuilder {
         MessagesController(runtime: runtime).addRoutes(to: router)
         ChatCompletionsController(runtime: runtime).addRoutes(to: router)
         ModelsController(runtime: runtime).addRoutes(to: router)
+        ConsoleController(runtime: runtime).addRoutes(to: router)
+        let admin = router.group("/v2").add(middleware: AdminGuardMiddleware(runtime: runtime))
+        AccountsAdminController(runtime: runtime).addRoutes(to: admin)
+        ConfigAdminController(runtime: runtime).addRoutes(to: admin)
+        DeviceLoginController(runtime: runtime).addRoutes(to: admin)
         return router
     }
 }

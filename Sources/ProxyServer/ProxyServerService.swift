@@ -39,9 +39,7 @@ package struct ProxyServerService: Service {
         let refreshLogger = logger
         let persistence = AccountStatePersistence(
             store: AccountStateStore(directory: config.stateDirectory, logger: logger), logger: logger)
-        let pool = AccountPool(
-            accounts: [], configuration: PoolConfiguration(config),
-            refresher: metrics.instrumented { credentials throws(TokenRefreshError) in
+        let refresher: TokenRefresher = metrics.instrumented { credentials throws(TokenRefreshError) in
                 do {
                     let oidc = OIDCClient(http: try clients.client(proxy: credentials.proxy))
                     let grant = try await oidc.refresh(
@@ -56,7 +54,9 @@ package struct ProxyServerService: Service {
                 } catch {
                     throw TokenRefreshError(isPermanent: false, message: "token refresh failed")
                 }
-            },
+            }
+        let pool = AccountPool(
+            accounts: [], configuration: PoolConfiguration(config), refresher: refresher,
             onTokenRefreshed: { account, token in try persistence.tokenRefreshed(account, token) },
             onStatusChanged: { id, status in persistence.statusChanged(id, status) },
             logger: logger)
@@ -64,7 +64,9 @@ package struct ProxyServerService: Service {
         let settings = ServerSettings(config: config, template: template, generation: 1)
         let runtime = ProxyRuntime(
             settings: settings, pool: pool, qClient: AmazonQClient(http: clients.shared), logger: logger, metrics: metrics, notifier: notifier,
-            upstreamClients: clients, persistence: persistence)
+            upstreamClients: clients, persistence: persistence, tokenRefresher: refresher,
+            deviceLogins: DeviceLogins(oidc: OIDCClient(http: clients.shared), logger: logger))
+        runtime.setConfig(config)
         runtime.recordReload { $0.lastSuccessUnixTime = Date().timeIntervalSince1970 }
         let supervisor = ListenerSupervisor(runtime: runtime, gracePeriod: reloadOptions.listenerGracePeriod, logger: logger, onBound: onBound)
         let reloader = ConfigReloadEngine(
@@ -116,6 +118,7 @@ package struct ProxyServerService: Service {
             await clients.shutdown()
             throw error
         }
+        runtime.deviceLogins?.cancelAll()
         persistence.flush(durable: true)
         await clients.shutdown()
     }

@@ -1,5 +1,6 @@
 import Accounts
 import Logging
+import ProxyConfig
 import Synchronization
 import Upstream
 
@@ -15,6 +16,11 @@ package final class ProxyRuntime: Sendable {
     package let upstreamClients: UpstreamClients?
     /// The state directory (tokens, statuses, counters); `nil` in tests that build a runtime by hand.
     package let persistence: AccountStatePersistence?
+    /// The OIDC refresh the pool uses, for validating credentials given to the admin API.
+    package let tokenRefresher: TokenRefresher?
+    /// Device logins started over HTTP (`/v2/auth/...`).
+    package let deviceLogins: DeviceLogins?
+    private let loadedConfig = Mutex<ProxyConfig?>(nil)
     package let logger: Logger
     /// Prometheus metrics (`/metrics`) and systemd notifications (a no-op outside systemd).
     package let metrics: ProxyMetrics
@@ -23,8 +29,10 @@ package final class ProxyRuntime: Sendable {
     package init(
         settings: ServerSettings, pool: AccountPool, qClient: AmazonQClient, logger: Logger, metrics: ProxyMetrics = ProxyMetrics(),
         notifier: SystemdNotifier = SystemdNotifier(socketPath: nil), upstreamClients: UpstreamClients? = nil,
-        persistence: AccountStatePersistence? = nil
+        persistence: AccountStatePersistence? = nil, tokenRefresher: TokenRefresher? = nil, deviceLogins: DeviceLogins? = nil
     ) {
+        self.tokenRefresher = tokenRefresher
+        self.deviceLogins = deviceLogins
         self.upstreamClients = upstreamClients
         self.persistence = persistence
         self.current = Mutex(settings)
@@ -42,6 +50,13 @@ package final class ProxyRuntime: Sendable {
         current.withLock { $0 = settings }
     }
 
+    /// The validated config in force (the admin API shows it redacted); `nil` in hand-built runtimes.
+    package var config: ProxyConfig? { loadedConfig.withLock { $0 } }
+
+    func setConfig(_ config: ProxyConfig) {
+        loadedConfig.withLock { $0 = config }
+    }
+
     /// The outcome of the last reload, for `/healthz` and metrics.
     package var reloadStatus: ReloadStatus { reload.withLock { $0 } }
 
@@ -56,7 +71,7 @@ package final class ProxyRuntime: Sendable {
 
     /// Reloads the config as SIGHUP does and returns what happened (`POST /v2/reload`); `nil` when
     /// the server is shutting down.
-    package func reloadNow() async -> ReloadOutcome? {
+    package func reloadNow(trigger: ReloadTrigger = .request) async -> ReloadOutcome? {
         guard let requester = reloadRequester.withLock({ $0 }) else { return nil }
         return await withCheckedContinuation { (continuation: CheckedContinuation<ReloadOutcome?, Never>) in
             let once = Mutex(false)
@@ -67,7 +82,7 @@ package final class ProxyRuntime: Sendable {
                 }
                 if first { continuation.resume(returning: outcome) }
             }
-            requester(ReloadRequest(trigger: .request, reply: finish))
+            requester(ReloadRequest(trigger: trigger, reply: finish))
         }
     }
 

@@ -24,6 +24,8 @@ extension ServerSettings {
             configGeneration: generation,
             configPath: config.sourcePath)
         self.adminKeys = config.adminKeys.map(\.value)
+        self.adminOpenOnLoopback = config.adminOpenOnLoopback
+        self.console = config.console
         self.modelNames = Set((models.available + models.aliases.keys).map { $0.lowercased() })
     }
 }

@@ -33,6 +33,10 @@ package struct ServerSettings: Sendable {
     package var apiKeys: [String]
     /// `admin_keys`: they open the `/v2` admin API and the console, and are accepted as API keys too.
     package var adminKeys: [String] = []
+    /// `admin_open_on_loopback`.
+    package var adminOpenOnLoopback = false
+    /// `console`.
+    package var console = true
     package var maxBodyBytes: Int
     package var maxInputTokens: Int
     package var retries: Int

@@ -18,7 +18,10 @@ package struct APIKeyMiddleware: RouterMiddleware {
         let settings = runtime.settings
         let presented = Self.presentedKey(request)
         var context = context
-        if let presented, Self.matchesAny(presented, settings.adminKeys) { context.isAdmin = true }
+        if let presented, let index = Self.matchingIndex(presented, settings.adminKeys) {
+            context.isAdmin = true
+            context.adminKeyID = "admin-key-\(index + 1)"
+        }
         let keys = settings.apiKeys
         guard !keys.isEmpty, !Self.isPublic(request.uri.path), !context.isAdmin, !AdminAccess.isAdminPath(request.uri.path) else {
             return try await next(request, context)
@@ -37,6 +40,7 @@ package struct APIKeyMiddleware: RouterMiddleware {
     /// `x-api-key`, else the token of `Authorization: Bearer`.
     static func presentedKey(_ request: Request) -> String? {
         if let key = request.headers[HTTPField.Name("x-api-key")!] { return key }
+        if let key = request.headers[HTTPField.Name("x-admin-key")!] { return key }
         guard let authorization = request.headers[.authorization] else { return nil }
         let parts = authorization.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
@@ -45,8 +49,13 @@ package struct APIKeyMiddleware: RouterMiddleware {
 
     /// Compares against every key, in constant time per key, so timing reveals neither which key nor how much matched.
     static func matchesAny(_ presented: String, _ keys: [String]) -> Bool {
-        var matched = false
-        for key in keys where constantTimeEquals(presented, key) { matched = true }
+        matchingIndex(presented, keys) != nil
+    }
+
+    /// The position of the matching key, comparing against every key whatever the outcome.
+    static func matchingIndex(_ presented: String, _ keys: [String]) -> Int? {
+        var matched: Int?
+        for (index, key) in keys.enumerated() where constantTimeEquals(presented, key) { matched = index }
         return matched
     }
 

@@ -27,6 +27,8 @@ package struct RequestIDMiddleware: RouterMiddleware {
             response = try await AccessLogRecorder.$current.withValue(recorder) { try await next(request, context) }
         } catch let error as ProxyHTTPError {
             response = try error.response(from: request, context: context)
+        } catch let error as AdminError {
+            response = try error.response(from: request, context: context)
         } catch let error as HTTPError {
             let claude: ClaudeError =
                 switch error.status.code {

@@ -29,7 +29,7 @@ package struct ConfigDiff: Sendable, Equatable, CustomStringConvertible {
 
         apiKeyDelta = new.apiKeys.count - old.apiKeys.count
         apiKeysReplaced = apiKeyDelta == 0 && Set(new.apiKeys) != Set(old.apiKeys)
-        if old.adminKeys != new.adminKeys { otherSections.append("admin keys") }
+        if old.adminKeys != new.adminKeys || old.adminOpenOnLoopback != new.adminOpenOnLoopback { otherSections.append("admin keys") }
         if old.upstream != new.upstream || templateChanged { otherSections.append("upstream") }
         if old.models != new.models { otherSections.append("models") }
         if old.balancing != new.balancing { otherSections.append("balancing") }

@@ -100,6 +100,7 @@ final class ConfigReloadEngine: Sendable {
             }
         }
         runtime.replaceSettings(newSettings)
+        runtime.setConfig(config)
         current.withLock { $0 = Current(config: config, template: template, generation: generation) }
         applyAccounts(config, configuration: PoolConfiguration(config))
         for listener in oldSettings.listeners where !after.contains(listener) {

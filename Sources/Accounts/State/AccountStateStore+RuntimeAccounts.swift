@@ -1,0 +1,52 @@
+import Foundation
+import ProxyConfig
+
+/// A login or a token refresh that proves new credentials work, ready to be saved as a run-time account.
+package struct NewAccountTokens: Sendable {
+    /// The refresh token the credentials were given with (the `account` record's seed).
+    package var seedRefreshToken: String
+    /// The refresh token to use next: the seed, or the one the validating refresh rotated to.
+    package var currentRefreshToken: String
+    package var accessToken: String
+    package var expiresAt: Date
+
+    package init(seedRefreshToken: String, currentRefreshToken: String, accessToken: String, expiresAt: Date) {
+        self.seedRefreshToken = seedRefreshToken
+        self.currentRefreshToken = currentRefreshToken
+        self.accessToken = accessToken
+        self.expiresAt = expiresAt
+    }
+}
+
+extension AccountStateStore {
+    /// Saves an account created at run time (device login, admin API): its `account` record, then a `token`
+    /// record with the tokens its first exchange returned, both fsynced before this returns. Writing the token
+    /// too matters when the validating refresh rotated the seed: the seed alone would no longer work.
+    package func saveNewAccount(
+        id: String, label: String, clientID: String, clientSecret: String, profileARN: String?, enabled: Bool = true,
+        weight: Int = 1, region: String? = nil, tokens: NewAccountTokens
+    ) throws(StateStoreError) {
+        try appendAccount(
+            accountID: id, label: label, clientID: Secret(clientID), clientSecret: Secret(clientSecret),
+            refreshToken: Secret(tokens.seedRefreshToken), profileARN: profileARN, enabled: enabled, weight: weight, region: region)
+        try appendToken(
+            accountID: id, refreshToken: Secret(tokens.currentRefreshToken), accessToken: Secret(tokens.accessToken),
+            expiresAt: tokens.expiresAt, source: RefreshTokenFingerprint.of(tokens.seedRefreshToken))
+    }
+
+    /// A free account id derived from a label: lower-case letters, digits, `-`, `_` and `.`, at most 48
+    /// characters, with `-2`, `-3`, … appended when taken.
+    package static func accountID(fromLabel label: String, taken: Set<String>) -> String {
+        var base = String(
+            label.lowercased().map { character -> Character in
+                character.isASCII && (character.isLetter || character.isNumber || "-_.".contains(character)) ? character : "-"
+            }
+        ).split(separator: "-", omittingEmptySubsequences: true).joined(separator: "-")
+        base = String(base.prefix(48))
+        if base.isEmpty || base == "." || base == ".." { base = "account" }
+        if !taken.contains(base) { return base }
+        var suffix = 2
+        while taken.contains("\(base)-\(suffix)") { suffix += 1 }
+        return "\(base)-\(suffix)"
+    }
+}

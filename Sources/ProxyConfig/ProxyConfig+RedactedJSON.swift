@@ -1,0 +1,49 @@
+import Foundation
+import ProxyModels
+
+extension ProxyConfig {
+    /// The config as the admin API shows it (`GET /v2/config`): every setting with its YAML name, secrets
+    /// replaced by `"set"` (keys are only counted), proxy and endpoint URLs without their credentials.
+    package var redactedJSON: JSONValue {
+        func duration(_ value: Duration) -> JSONValue { .string(DurationSyntax.format(value)) }
+        func url(_ value: URL?) -> JSONValue { value.map { .string(AddressSyntax.redacted($0)) } ?? .null }
+        return [
+            "version": .int(version),
+            "listeners": .array(listeners.map { ["address": .string($0.address.description), "open": .bool($0.open)] }),
+            "api_keys": .string("\(apiKeys.count) set"),
+            "admin_keys": .string("\(adminKeys.count) set"),
+            "admin_open_on_loopback": .bool(adminOpenOnLoopback),
+            "console": .bool(console),
+            "upstream": [
+                "endpoint": url(upstream.endpoint), "oidc_endpoint": url(upstream.oidcEndpoint), "proxy": url(upstream.proxy),
+                "connect_timeout": duration(upstream.connectTimeout), "read_timeout": duration(upstream.readTimeout),
+                "template": upstream.templatePath.map(JSONValue.string) ?? .null,
+            ],
+            "models": [
+                "default": .string(models.defaultModel), "unknown": .string(models.unknown.rawValue),
+                "available": .array(models.available.map(JSONValue.string)),
+                "aliases": .object(models.aliases.sorted { $0.key < $1.key }.map { JSONMember($0.key, .string($0.value)) }),
+            ],
+            "balancing": [
+                "strategy": .string(balancing.strategy.rawValue), "retries": .int(balancing.retries),
+                "max_errors": .int(balancing.maxErrors), "error_window": duration(balancing.errorWindow),
+                "cooldown": duration(balancing.cooldown), "max_cooldown": duration(balancing.maxCooldown),
+                "affinity_ttl": duration(balancing.affinityTTL),
+            ],
+            "refresh": ["before_expiry": duration(refresh.beforeExpiry), "jitter": duration(refresh.jitter)],
+            "state_dir": .string(stateDirectory),
+            "limits": ["max_body": .string(SizeSyntax.format(limits.maxBody)), "context_tokens": .int(limits.contextTokens)],
+            "log": ["level": .string(log.level.rawValue), "format": .string(log.format.rawValue)],
+            "accounts": .array(
+                accounts.map { account in
+                    [
+                        "id": .string(account.id), "label": .string(account.label), "client_id": "set", "client_secret": "set",
+                        "refresh_token": "set", "profile_arn": account.profileARN.map(JSONValue.string) ?? .null,
+                        "enabled": .bool(account.enabled), "weight": .int(account.weight), "tier": .int(account.tier),
+                        "region": account.region.map(JSONValue.string) ?? .null, "endpoint": url(account.endpoint),
+                        "proxy": url(account.proxy),
+                    ]
+                }),
+        ]
+    }
+}

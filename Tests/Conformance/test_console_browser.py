@@ -1,0 +1,434 @@
+"""The web console in a real browser (headless Debian chromium driven by Playwright), against the real
+binary: its own `q2api simulate` and `q2api serve` (two YAML accounts, a state directory, an admin key).
+
+One user session, step by step, each checking what the user sees:
+
+1. sign in: a wrong admin key is refused on the form; the right one shows both YAML accounts;
+2. disable `spare` (confirming the dialog) and enable it again, checked in the table and through the API;
+3. a device login to completion: the link opens the simulator's approval page, the user approves there,
+   the console reports the new account and the table shows it with source `state`;
+4. a streamed chat reply pinned to that new account: the text grows while the stream is open;
+5. a rejected reload: a broken q2api.yaml shows its `file:line:column` error; the fixed file clears it.
+
+Screenshots go to $Q2API_SCREENSHOTS (else pytest's tmp dir); with Q2API_UPDATE_SCREENSHOT=1 the accounts
+view is also written to docs/console.png for the README. Chromium is Debian's (`apt-get install chromium`),
+never Playwright's download: without it the test is skipped, except under CI, where it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+import pytest
+
+from conftest import MODEL, free_port
+
+ADMIN_KEY = "admin-browser-key"
+API_KEY = "sk-browser"
+REPO = Path(__file__).resolve().parents[2]
+DOCS_SCREENSHOT = REPO / "docs" / "console.png"
+VIEWPORT = {"width": 1280, "height": 800}
+UI_TIMEOUT_MS = 10_000
+# ~600 characters in 50 frames 25 ms apart: about 1.3 s of visible streaming.
+CHAT_PROMPT = "Tell me a story. [[sim:delay:25]][[sim:long:600]]"
+CHAT_LENGTH = 600
+BROKEN_YAML = "balancing: {strategy: fastest}\n"
+
+
+def _unavailable(reason: str):
+    """Skips the test on a developer machine; under CI the browser test must run, so it fails instead."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI must run the browser test: scripts/test installs chromium and playwright)")
+    pytest.skip(reason)
+
+
+# ---------------------------------------------------------------------------------------------
+# Processes
+# ---------------------------------------------------------------------------------------------
+
+
+def _wait_until(condition, what: str, timeout: float, processes: list[tuple[subprocess.Popen, Path]]):
+    deadline = time.monotonic() + timeout
+    while True:
+        for process, log in processes:
+            if process.poll() is not None:
+                pytest.fail(f"{log.stem} exited ({process.returncode}) while waiting until {what}:\n{log.read_text(errors='replace')}")
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting until {what}")
+        time.sleep(0.05)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1, trust_env=False).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+class Stack:
+    """The simulator and the server of this test, and the config file the server reads."""
+
+    def __init__(self, directory: Path, sim_url: str, base_url: str, config: Path):
+        self.directory = directory
+        self.sim_url = sim_url
+        self.base_url = base_url
+        self.config = config
+        self.admin = httpx.Client(
+            base_url=base_url, headers={"authorization": f"Bearer {ADMIN_KEY}"}, timeout=10, trust_env=False
+        )
+
+    def account(self, account_id: str) -> dict:
+        response = self.admin.get(f"/v2/accounts/{account_id}")
+        assert response.status_code == 200, f"GET /v2/accounts/{account_id}: {response.status_code} {response.text}"
+        return response.json()
+
+    def write_config(self, text: str) -> None:
+        """Replaces q2api.yaml atomically, so that the server's file poller never reads half of it."""
+        temporary = self.config.with_suffix(".tmp")
+        temporary.write_text(text)
+        os.replace(temporary, self.config)
+
+
+@pytest.fixture
+def stack(env, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stack]:
+    if not env.bin:
+        pytest.skip("Q2API_BIN is not set: the browser test starts its own q2api simulate and q2api serve")
+    processes: list[tuple[subprocess.Popen, Path]] = []
+
+    def start(name: str, *arguments: str) -> subprocess.Popen:
+        log = tmp_path / f"{name}.log"
+        with open(log, "wb") as out:
+            process = subprocess.Popen(
+                [env.bin, *arguments], cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+            )
+        processes.append((process, log))
+        return process
+
+    try:
+        sim_port = free_port()
+        sim_url = f"http://127.0.0.1:{sim_port}"
+        # No --refresh-token: the simulator accepts any, so the YAML accounts need no real credentials.
+        start("simulate", "simulate", "--port", str(sim_port), "--device-interval", "1")
+        _wait_until(lambda: _answers(sim_url + "/__sim/state"), "the simulator answers", 20, processes)
+
+        port = free_port()
+        config = tmp_path / "q2api.yaml"
+        config.write_text(
+            "version: 1\n"
+            f"listeners: [{{address: '127.0.0.1:{port}'}}]\n"
+            f'api_keys: ["{API_KEY}"]\n'
+            f'admin_keys: ["{ADMIN_KEY}"]\n'
+            f"upstream: {{endpoint: '{sim_url}/', oidc_endpoint: '{sim_url}'}}\n"
+            "state_dir: ./state\n"
+            "accounts:\n"
+            "  - {id: main, label: Main, client_id: main-client, client_secret: main-secret, refresh_token: main-refresh}\n"
+            "  - {id: spare, label: Spare, client_id: spare-client, client_secret: spare-secret, refresh_token: spare-refresh}\n"
+        )
+        start("serve", "serve", "-c", str(config))
+        base_url = f"http://127.0.0.1:{port}"
+        _wait_until(lambda: _answers(base_url + "/healthz"), "the server answers /healthz", 20, processes)
+
+        the_stack = Stack(tmp_path, sim_url, base_url, config)
+        yield the_stack
+        the_stack.admin.close()
+    finally:
+        for process, _ in reversed(processes):
+            process.terminate()
+        for process, _ in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        call_report = getattr(request.node, "report_call", None)
+        if call_report is not None and call_report.failed:
+            for _, log in processes:
+                print(f"----- {log.name} -----\n{log.read_text(errors='replace')}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Browser
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def browser(env):
+    if not env.bin:
+        pytest.skip("Q2API_BIN is not set: the browser test starts its own q2api simulate and q2api serve")
+    executable = shutil.which("chromium")
+    if executable is None:
+        _unavailable("no chromium on PATH (Debian: apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright Python package is not installed (pip install playwright)")
+    arguments = ["--no-sandbox"] if os.geteuid() == 0 else []
+    with sync_playwright() as playwright:
+        # Debian's chromium, never a browser Playwright would download.
+        launched = playwright.chromium.launch(executable_path=executable, headless=True, args=arguments, timeout=30_000)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    directory = Path(os.environ["Q2API_SCREENSHOTS"]) if os.environ.get("Q2API_SCREENSHOTS") else tmp_path / "screenshots"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+# ---------------------------------------------------------------------------------------------
+# The scenario
+# ---------------------------------------------------------------------------------------------
+
+
+def test_console_in_a_browser(browser, stack: Stack, screenshots: Path):
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    context = browser.new_context(viewport=VIEWPORT, color_scheme="light", locale="en-US", timezone_id="UTC")
+    context.set_default_timeout(UI_TIMEOUT_MS)
+    context.set_default_navigation_timeout(UI_TIMEOUT_MS)
+    page = context.new_page()
+    page_errors: list[str] = []
+    dialogs: list[str] = []
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+
+    def on_dialog(dialog):
+        dialogs.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", on_dialog)
+    try:
+        sign_in(page, stack, screenshots)
+        disable_and_enable(page, stack, dialogs)
+        new_id = device_login(page, context, stack, screenshots)
+        stream_chat(page, stack, new_id, screenshots)
+        reload_error(page, stack, screenshots)
+        assert page_errors == [], f"JavaScript errors on the console page: {page_errors}"
+    except BaseException:
+        try:
+            page.screenshot(path=str(screenshots / "failure.png"), full_page=True)
+            print(f"screenshot of the failure: {screenshots / 'failure.png'}")
+        except Exception:  # noqa: BLE001 - the original failure matters more
+            pass
+        raise
+    finally:
+        context.close()
+
+
+def row(page, account_id: str):
+    return page.locator(f'#accounts-table tr[data-account-id="{account_id}"]')
+
+
+def dismiss_status_line(page) -> None:
+    """Clicks away the toast of the last action (it hides by itself after 6 s), so it covers no screenshot."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    line = page.locator("#status-line")
+    if line.is_visible():
+        try:
+            line.click(timeout=2_000)
+        except PlaywrightError:
+            pass  # it went away by itself meanwhile
+
+
+def sign_in(page, stack: Stack, screenshots: Path) -> None:
+    from playwright.sync_api import expect
+
+    # The console itself needs no key; every /v2 call does.
+    response = page.goto(stack.base_url + "/")
+    assert response is not None and response.status == 200, response and response.status
+    assert "text/html" in response.headers.get("content-type", ""), response.headers
+    unauthorized = httpx.get(stack.base_url + "/v2/accounts", timeout=10, trust_env=False)
+    assert unauthorized.status_code == 401, unauthorized.text
+    assert unauthorized.json()["error"]["type"] == "authentication_error", unauthorized.text
+
+    expect(page.locator("#admin-key")).to_be_visible()
+    expect(page.locator("#app")).to_be_hidden()
+
+    page.fill("#admin-key", "not-the-admin-key")
+    page.click("#sign-in")
+    expect(page.locator("#sign-in-error")).to_be_visible()
+    expect(page.locator("#sign-in-error")).not_to_have_text("")
+    expect(page.locator("#app")).to_be_hidden()
+    expect(page.locator("#admin-key")).to_be_visible()
+
+    page.fill("#admin-key", ADMIN_KEY)
+    page.click("#sign-in")
+    expect(page.locator("#app")).to_be_visible()
+    expect(page.locator("#sign-in-error")).to_be_hidden()
+    for account_id, label in (("main", "Main"), ("spare", "Spare")):
+        expect(row(page, account_id)).to_be_visible()
+        expect(row(page, account_id).locator('td[data-col="source"]')).to_have_text("yaml")
+        expect(row(page, account_id).locator('td[data-col="label"]')).to_have_text(label)
+        expect(row(page, account_id).locator('td[data-col="state"] .pill')).to_have_text("active")
+        # A YAML account cannot be deleted from the console.
+        expect(row(page, account_id).locator('[data-action="delete"]')).to_be_disabled()
+    expect(page.locator("#accounts-body tr")).to_have_count(2)
+    # The config card loaded too.
+    expect(page.locator("#config-last-error")).to_have_text("none")
+    expect(page.locator("#config-source-path")).to_contain_text("q2api.yaml")
+    page.screenshot(path=str(screenshots / "1-accounts.png"))
+
+
+def disable_and_enable(page, stack: Stack, dialogs: list[str]) -> None:
+    from playwright.sync_api import expect
+
+    spare = row(page, "spare")
+    state = spare.locator('td[data-col="state"] .pill')
+    toggle = spare.locator('[data-action="toggle"]')
+
+    expect(toggle).to_have_text("Disable")
+    toggle.click()
+    expect(state).to_have_text("disabled")
+    expect(toggle).to_have_text("Enable")
+    assert any("spare" in message for message in dialogs), f"disabling asked for no confirmation: {dialogs}"
+    disabled = stack.account("spare")
+    assert disabled["state"] == "disabled" and disabled["enabled"] is False, disabled
+    # The other account is untouched.
+    expect(row(page, "main").locator('td[data-col="state"] .pill')).to_have_text("active")
+
+    toggle.click()
+    expect(state).to_have_text("active")
+    expect(toggle).to_have_text("Disable")
+    enabled = stack.account("spare")
+    assert enabled["state"] == "active" and enabled["enabled"] is True, enabled
+
+
+def device_login(page, context, stack: Stack, screenshots: Path) -> str:
+    """Runs a device login as a user would; returns the id of the account it added."""
+    from playwright.sync_api import expect
+
+    label = "Browser login"
+    before = {account["id"] for account in stack.admin.get("/v2/accounts").json()["accounts"]}
+    page.fill("#device-label", label)
+    page.click("#device-start")
+    expect(page.locator("#device-flow")).to_be_visible()
+    expect(page.locator("#device-status")).to_have_attribute("data-status", "pending")
+    code = page.locator("#device-code").text_content().strip()
+    assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}", code), f"device code {code!r}"
+    link = page.locator("#device-link")
+    href = link.get_attribute("href")
+    assert href and href.startswith(stack.sim_url + "/") and f"user_code={code}" in href, href
+    expect(link).to_have_attribute("target", "_blank")
+
+    # The user follows the link (a new tab), checks the code and approves.
+    with context.expect_page() as opened:
+        link.click()
+    approval = opened.value
+    approval.wait_for_load_state()
+    expect(approval.locator("body")).to_contain_text(code)
+    approval.get_by_role("button", name="Approve").click()
+    expect(approval.locator("body")).to_contain_text("approved")
+    approval.close()
+
+    # The console polls every `interval` (1 s from the simulator) and reports the new account.
+    status = page.locator("#device-status")
+    expect(status).to_have_attribute("data-status", "completed", timeout=20_000)
+    match = re.fullmatch(r"Account (\S+) added", status.text_content().strip())
+    assert match, f"device status: {status.text_content()!r}"
+    new_id = match.group(1)
+    after = {account["id"] for account in stack.admin.get("/v2/accounts").json()["accounts"]}
+    assert after - before == {new_id}, f"accounts before the login {sorted(before)}, after {sorted(after)}"
+    new_row = row(page, new_id)
+    expect(new_row).to_be_visible()
+    expect(new_row.locator('td[data-col="source"]')).to_have_text("state")
+    expect(new_row.locator('td[data-col="label"]')).to_have_text(label)
+    expect(new_row.locator('[data-action="delete"]')).to_be_enabled()
+    expect(page.locator("#accounts-body tr")).to_have_count(3)
+    account = stack.account(new_id)
+    assert account["source"] == "state" and account["label"] == label, account
+
+    dismiss_status_line(page)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(screenshots / "3-device-login.png"))
+    if os.environ.get("Q2API_UPDATE_SCREENSHOT") == "1":
+        DOCS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(DOCS_SCREENSHOT))
+    return new_id
+
+
+def stream_chat(page, stack: Stack, account_id: str, screenshots: Path) -> None:
+    from playwright.sync_api import expect
+
+    models = page.locator("#chat-model option").evaluate_all("options => options.map(o => o.value)")
+    assert models and all(models), f"the model list: {models}"
+    page.select_option("#chat-model", MODEL if MODEL in models else models[0])
+    # The new account serves it: the admin key pins it with x-q2api-account.
+    page.select_option("#chat-account", account_id)
+    before = stack.account(account_id)["successes"]
+    page.fill("#chat-input", CHAT_PROMPT)
+
+    output = page.locator("#chat-output")
+    page.click("#chat-send")
+    # Sample the reply's length while the stream is open: it must be seen growing, not arrive at once.
+    samples: list[int] = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        state, length = output.evaluate("o => [o.dataset.state, o.textContent.length]")
+        if state != "streaming":
+            break
+        if length > 0 and (not samples or length != samples[-1]):
+            samples.append(length)
+        time.sleep(0.03)
+    expect(output).to_have_attribute("data-state", "done", timeout=20_000)
+    final = output.text_content()
+    assert len([s for s in samples if 0 < s < len(final)]) >= 2 and samples == sorted(samples), (
+        f"the reply did not stream (lengths seen while streaming: {samples}, final {len(final)})"
+    )
+    assert len(final) == CHAT_LENGTH and final.startswith("Lorem ipsum"), final
+    expect(page.locator("#chat-meta")).to_contain_text("done")
+    expect(page.locator('#chat-output [data-testid="chat-error"]')).to_have_count(0)
+    dismiss_status_line(page)
+    page.locator("#playground").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshots / "4-chat.png"))
+
+    deadline = time.monotonic() + 10
+    while stack.account(account_id)["successes"] <= before:
+        assert time.monotonic() < deadline, f"the pinned account {account_id} counted no success: {stack.account(account_id)}"
+        time.sleep(0.2)
+
+
+def reload_error(page, stack: Stack, screenshots: Path) -> None:
+    from playwright.sync_api import expect
+
+    good = stack.config.read_text()
+    stack.write_config(good + BROKEN_YAML)
+    page.click("#reload-button")
+    result = page.locator("#reload-result")
+    last_error = page.locator("#config-last-error")
+    expect(result).to_have_attribute("data-kind", "error")
+    for shown in (result, last_error):
+        expect(shown).to_contain_text("q2api.yaml:")
+        expect(shown).to_contain_text("balancing.strategy")
+        expect(shown).to_contain_text("fastest")
+    expect(last_error).to_have_class("errbox")
+    dismiss_status_line(page)
+    page.locator("#config").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshots / "5-reload-error.png"))
+    rejected = stack.admin.post("/v2/reload")
+    assert rejected.status_code == 422 and rejected.json()["error"]["type"] == "invalid_config", rejected.text
+
+    # The old config kept serving: the accounts are all still there.
+    expect(page.locator("#accounts-body tr")).to_have_count(3)
+
+    stack.write_config(good)
+    page.click("#reload-button")
+    expect(result).to_have_attribute("data-kind", "ok")
+    expect(result).to_contain_text("Reloaded")
+    expect(last_error).to_have_text("none")
+    config = stack.admin.get("/v2/config").json()
+    assert config["last_error"] is None, config
