@@ -49,6 +49,20 @@ struct ProxyHarness: Sendable {
         return Reply(status: Int(response.status.code), headers: response.headers, body: String(buffer: collected))
     }
 
+    /// Any method, with an optional JSON body.
+    func request(_ method: String, _ path: String, _ body: String?, headers: [(String, String)]) async throws -> Reply {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = HTTPMethod(rawValue: method)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body {
+            request.headers.add(name: "content-type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        let response = try await client.execute(request, timeout: .seconds(30))
+        let collected = try await response.body.collect(upTo: 16 * 1024 * 1024)
+        return Reply(status: Int(response.status.code), headers: response.headers, body: String(buffer: collected))
+    }
+
     /// Waits (bounded) until `condition` holds; records an issue when it never does.
     func eventually(_ what: String, timeout: Duration = .seconds(5), _ condition: @Sendable () -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
