@@ -72,15 +72,18 @@ struct LoginCommand: AsyncParsableCommand {
             let registration = try await oidc.registerClient(endpoint: endpoint, logger: logger)
             let authorization = try await oidc.startDeviceAuthorization(
                 endpoint: endpoint, registration: registration, startURL: startUrl, logger: logger)
-            print(
-                """
-                To add this account, open:
+            // Written straight to the descriptor: print() would sit in a buffer when stdout is a pipe.
+            FileHandle.standardOutput.write(
+                Data(
+                    """
+                    To add this account, open:
 
-                    \(authorization.verificationURIComplete)
+                        \(authorization.verificationURIComplete)
 
-                and check that the page shows the code \(authorization.userCode)
-                (or open \(authorization.verificationURI) and type it). Waiting up to \(authorization.expiresIn / 60) min…
-                """)
+                    and check that the page shows the code \(authorization.userCode)
+                    (or open \(authorization.verificationURI) and type it). Waiting up to \(authorization.expiresIn / 60) min…
+
+                    """.utf8))
             let grant = try await oidc.waitForDeviceToken(
                 endpoint: endpoint, registration: registration, authorization: authorization, logger: logger)
             guard let refreshToken = grant.refreshToken else {
