@@ -40,7 +40,7 @@ package struct AmazonQClient: Sendable {
         let response: HTTPClientResponse
         do {
             // The deadline only bounds pathological cases; stalls are caught by the read timeout.
-            response = try await http.client.execute(request, deadline: .now() + .hours(2), logger: logger)
+            response = try await http.client.execute(request, deadline: .now() + .hours(2), logger: logger.forHTTPClient)
         } catch {
             throw Self.networkFailure(error)
         }

@@ -81,7 +81,7 @@ package struct OIDCClient: Sendable {
         let status: Int
         var collected: ByteBuffer
         do {
-            let response = try await http.client.execute(request, deadline: .now() + .seconds(60), logger: logger)
+            let response = try await http.client.execute(request, deadline: .now() + .seconds(60), logger: logger.forHTTPClient)
             status = Int(response.status.code)
             collected = try await response.body.collect(upTo: 1024 * 1024)
         } catch {

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Logging
 import NIOCore
 
 /// The one pooled HTTP client of the process, shared by every account without a proxy of its own.
@@ -47,6 +48,17 @@ package final class UpstreamHTTPClient: Sendable {
 
     package func shutdown() async throws {
         try await client.shutdown()
+    }
+}
+
+extension Logger {
+    /// The logger handed to AsyncHTTPClient: never below `debug`, because at `trace` it dumps the first and last
+    /// bytes of every body, which hold tokens and conversation text.
+    package var forHTTPClient: Logger {
+        guard logLevel < .debug else { return self }
+        var capped = self
+        capped.logLevel = .debug
+        return capped
     }
 }
 

@@ -26,7 +26,7 @@ struct JSONLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         var object: [String: String] = [
-            "ts": ISO8601DateFormatter().string(from: Date()), "level": event.level.rawValue, "msg": "\(event.message)", "logger": label,
+            "ts": Date().formatted(.iso8601), "level": event.level.rawValue, "msg": "\(event.message)", "logger": label,
         ]
         for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) { object[key] = "\(value)" }
         if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
