@@ -100,7 +100,8 @@ package enum QSimulator {
             router: Self.router(options: options, state: state),
             configuration: ApplicationConfiguration(
                 address: .hostname(host, port: port),
-                serverName: "q2api-simulator"
+                serverName: "q2api-simulator",
+                backlog: 4096
             ),
             onServerRunning: { channel in
                 await onBound(channel.localAddress?.port ?? port)

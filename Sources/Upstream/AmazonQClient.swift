@@ -100,7 +100,36 @@ package struct QEventStream: AsyncSequence, Sendable {
         var buffer = ByteBuffer()
         var ended = false
 
+        /// Every event the bytes received so far hold (at least one), or `nil` at the end. A proxy that handles a
+        /// whole network read at once writes to its client once per read instead of once per frame: the per-write
+        /// cost (a task hop and a syscall) dominated the per-frame cost.
+        package mutating func nextBatch() async throws(QUpstreamFailure) -> [QEvent]? {
+            guard let first = try await next() else { return nil }
+            var batch = [first]
+            do {
+                while let message = try decoder.decode(buffer: &buffer) {
+                    batch.append(QEventStream.event(from: message))
+                }
+                if buffer.readableBytes == 0 { buffer.clear() }
+            } catch let error as EventStreamError {
+                // Hand out what decoded cleanly; the corruption is reported by the next call.
+                corruption = error
+            } catch {
+                throw AmazonQClient.networkFailure(error)
+            }
+            return batch
+        }
+
+        /// A decoding error found while filling a batch, reported on the following call.
+        var corruption: EventStreamError?
+
         package mutating func next() async throws(QUpstreamFailure) -> QEvent? {
+            if let corruption {
+                self.corruption = nil
+                throw QUpstreamFailure(
+                    kind: .transient, status: nil, name: "CorruptStream", reason: corruption.shortDescription,
+                    message: "the upstream stream is corrupt: \(corruption.description)")
+            }
             while true {
                 do {
                     if let message = try decoder.decode(buffer: &buffer) {

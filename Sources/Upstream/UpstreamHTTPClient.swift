@@ -21,6 +21,9 @@ package final class UpstreamHTTPClient: Sendable {
         }
     }
 
+    /// Upstream connections kept per host: the most streams the proxy can have open to one endpoint at once.
+    package static let maximumConnectionsPerHost = 4096
+
     let client: HTTPClient
     package let settings: Settings
 
@@ -28,7 +31,9 @@ package final class UpstreamHTTPClient: Sendable {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .init(settings.connectTimeout), read: .init(settings.readTimeout))
         // Short idle time: pooled connections the upstream has silently dropped hung requests in other proxies.
-        configuration.connectionPool = .init(idleTimeout: .seconds(20))
+        // AsyncHTTPClient's default of 8 connections per host would queue every stream beyond the eighth: a proxy
+        // needs one upstream connection per open stream.
+        configuration.connectionPool = .init(idleTimeout: .seconds(20), concurrentHTTP1ConnectionsPerHostSoftLimit: Self.maximumConnectionsPerHost)
         if let proxy = settings.proxy, !proxy.isEmpty {
             guard let url = URL(string: proxy), let host = url.host, url.scheme == "http" else {
                 throw UpstreamConfigurationError(message: "proxy must look like http://host:port")

@@ -39,6 +39,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "The user message (simulator markers such as [[sim:long:200000]] select a profile).")
     var message = "Tell me about event streams."
 
+    @Option(help: "max_tokens of each request.")
+    var maxTokens = 4096
+
     @Option(help: "Tools to declare (for the tool-call profile), as a JSON array of Claude tools.")
     var tools: String?
 
@@ -107,7 +110,7 @@ struct BenchCommand: AsyncParsableCommand {
 
     private func claudeBody() throws -> JSONValue {
         var body: JSONValue = [
-            "model": "claude-sonnet-4-5", "max_tokens": 4096, "stream": true,
+            "model": "claude-sonnet-4-5", "max_tokens": .int(maxTokens), "stream": true,
             "messages": [["role": "user", "content": .string(message)]],
         ]
         if let tools {
@@ -122,7 +125,7 @@ struct BenchCommand: AsyncParsableCommand {
             return try claudeBody().jsonBytes
         case .openai:
             let body: JSONValue = [
-                "model": "claude-sonnet-4-5", "stream": true, "max_tokens": 4096,
+                "model": "claude-sonnet-4-5", "stream": true, "max_tokens": .int(maxTokens),
                 "messages": [["role": "user", "content": .string(message)]],
             ]
             return body.jsonBytes

@@ -94,6 +94,19 @@ struct AccountsEndToEndTests {
         }
     }
 
+    @Test("errors that are not the account's fault (a request the client got wrong, a corrupt stream) never auto-disable it")
+    func clientErrorsDoNotDisable() async throws {
+        try await withProxy(extraYAML: "balancing: {max_errors: 2, retries: 0}") { harness in
+            for _ in 0..<4 {
+                #expect(try await harness.post("/v1/messages", claudeRequest("hi [[sim:toolong]]")).status == 400)
+                _ = try await harness.post("/v1/messages", claudeRequest("hi [[sim:corrupt]]"))  // a broken stream, whatever the status
+            }
+            let items = try await healthItems(harness)
+            #expect(items["sim"]?["state"] as? String == "active")
+            #expect(try await harness.post("/v1/messages", claudeRequest("hi")).status == 200)
+        }
+    }
+
     @Test("an exhausted monthly quota parks the account until the 1st of next month and fails over")
     func quotaExhausted() async throws {
         try await withProxy(accounts: twoAccounts, extraYAML: roundRobin) { harness in

@@ -169,18 +169,24 @@ package struct ReplyPump: Sendable {
         }
         var iterator = stream.makeAsyncIterator()
         do {
-            while let event = try await iterator.next() {
+            // One channel message per network read: the events of a read are translated together.
+            batches: while let batch = try await iterator.nextBatch() {
                 if Task.isCancelled { break }
-                let out = translator.handle(event)
-                if out.isEmpty { continue }
-                if !opened {
-                    if case .failure(let failure)? = out.first, out.count == 1 { return .failedBeforeContent(failure) }
-                    opened = true
-                    await channel.send(.opened(account: account))
+                var pending: [ReplyEvent] = []
+                for event in batch {
+                    let out = translator.handle(event)
+                    if out.isEmpty { continue }
+                    if !opened {
+                        if case .failure(let failure)? = out.first, out.count == 1 { return .failedBeforeContent(failure) }
+                        opened = true
+                        await channel.send(.opened(account: account))
+                    }
+                    note(out)
+                    pending += out
+                    if translator.isFinished { break }
                 }
-                note(out)
-                await channel.send(.events(out))
-                if translator.isFinished { break }
+                if !pending.isEmpty { await channel.send(.events(pending)) }
+                if translator.isFinished { break batches }
             }
             if Task.isCancelled {
                 runtime.pool.checkin(account, outcome: .cancelled)
@@ -212,7 +218,14 @@ package struct ReplyPump: Sendable {
         case .throttled, .overloaded: kind = .throttled(retryAfter: failure.retryAfter.map { .seconds($0) })
         case .suspended: kind = .suspended
         case .quotaExhausted: kind = .quotaExhausted
-        default: kind = .other
+        case .authExpired: kind = .other
+        case .transient, .contextTooLong, .invalidModel, .badRequest:
+            // Not the account's fault: a network error or an overloaded upstream, or a request the client got
+            // wrong. Counting them toward auto-disable would take healthy accounts out of service (a burst of
+            // connection resets, or one client sending too-long prompts, disabled them all).
+            runtime.pool.checkin(account, outcome: .cancelled)
+            runtime.persistence?.recordRequest(account: account, succeeded: false)
+            return
         }
         runtime.pool.checkin(account, outcome: .failure(kind, message: failure.description))
         runtime.persistence?.recordRequest(account: account, succeeded: false)

@@ -18,7 +18,7 @@ package struct RequestIDMiddleware: RouterMiddleware {
 
     package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        context.requestID = "req_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24)
+        context.requestID = RequestReading.newID("req_")
         context.dialect = Self.dialect(of: request)
         let recorder = AccessLogRecorder()
         context.accessLog = recorder

@@ -33,7 +33,8 @@ final class ListenerSupervisor: Sendable {
     func start(_ listener: ServerSettings.Listener, in group: inout ThrowingDiscardingTaskGroup<any Error>) {
         let app = Application(
             responder: responder,
-            configuration: .init(address: .hostname(listener.host, port: listener.port), serverName: nil),
+            // A deep accept queue: a burst of clients (an agent fleet starting at once) must queue, not be refused.
+            configuration: .init(address: .hostname(listener.host, port: listener.port), serverName: nil, backlog: 4096),
             onServerRunning: { [self] channel in
                 let port = channel.localAddress?.port ?? listener.port
                 running.withLock { $0[listener]?.boundPort = port }
