@@ -114,7 +114,9 @@ struct ReplyExchange: Sendable {
     }
 
     /// The `text/event-stream` response that writes the reply as it comes.
-    func streamResponse<Framing: ReplyStreamFraming>(_ framing: Framing, pingInterval: Duration) -> Response {
+    func streamResponse<Framing: ReplyStreamFraming>(
+        _ framing: Framing, pingInterval: Duration, connectionClosed: EventLoopFuture<Void>? = nil
+    ) -> Response {
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("x-accel-buffering")!: "no"]
         let channel = channel
         let task = task
@@ -125,7 +127,13 @@ struct ReplyExchange: Sendable {
             status: .ok, headers: headers,
             body: ResponseBody { writer in
                 metrics.streamStarted()
+                // A client that hangs up cancels the pump (and so the upstream request) right away.
+                let watcher = Task {
+                    try? await connectionClosed?.get()
+                    if connectionClosed != nil { task.cancel() }
+                }
                 defer {
+                    watcher.cancel()
                     task.cancel()
                     metrics.streamFinished()
                 }

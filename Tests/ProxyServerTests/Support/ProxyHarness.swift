@@ -85,6 +85,8 @@ func withProxy(
         """,
     extraYAML: String = "",
     listenersYAML: String = "  - address: 127.0.0.1:0",
+    readTimeout: String? = nil,
+    oidcEndpoint: String? = nil,
     reload: ReloadOptions = {
         var options = ReloadOptions()
         options.reloadOnSignal = false
@@ -118,7 +120,8 @@ func withProxy(
             api_keys: ["\(ProxyHarness.apiKey)"]
             upstream:
               endpoint: http://127.0.0.1:\(simPort)/
-              oidc_endpoint: http://127.0.0.1:\(simPort)
+              oidc_endpoint: \(oidcEndpoint ?? "http://127.0.0.1:\(simPort)")
+              \(readTimeout.map { "read_timeout: \($0)" } ?? "")
             log: {level: critical}
             \(extraYAML)
             accounts:
