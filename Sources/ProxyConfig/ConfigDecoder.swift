@@ -20,7 +20,7 @@ final class ConfigDecoder {
 
     static let rootKeys = [
         "version", "listeners", "api_keys", "admin_keys", "admin_open_on_loopback", "console", "upstream", "models", "balancing", "refresh",
-        "state_dir", "limits", "log", "accounts",
+        "state_dir", "limits", "log", "accounts", "shard",
     ]
     static let listenerKeys = ["address", "open"]
     static let upstreamKeys = ["endpoint", "oidc_endpoint", "proxy", "connect_timeout", "read_timeout", "template"]
@@ -34,8 +34,9 @@ final class ConfigDecoder {
     static let secretAccountKeys = ["client_id", "client_secret", "refresh_token"]
     static let accountKeys = [
         "id", "label", "client_id", "client_id_file", "client_secret", "client_secret_file", "refresh_token",
-        "refresh_token_file", "profile_arn", "enabled", "weight", "tier", "region", "endpoint", "proxy",
+        "refresh_token_file", "profile_arn", "enabled", "weight", "tier", "region", "endpoint", "proxy", "shard",
     ]
+    static let shardKeys = ["index", "count"]
 
     // MARK: - Document
 
@@ -96,6 +97,9 @@ final class ConfigDecoder {
         if let field = map["refresh"] {
             config.refresh = self.decodeRefresh(field)
         }
+        if let field = map["shard"] {
+            config.shard = self.decodeShard(field)
+        }
         if let field = map["state_dir"], let path = self.reader.nonEmptyString(field) {
             config.stateDirectory = PathSyntax.resolve(path, against: self.baseDirectory)
         }
@@ -107,6 +111,13 @@ final class ConfigDecoder {
         }
         if let field = map["accounts"] {
             config.accounts = self.decodeAccounts(field)
+            for (index, account) in config.accounts.enumerated() {
+                if let shard = account.shard, shard >= config.shard.count {
+                    self.reader.report(
+                        "account \(account.id) names shard \(shard), but shard.count is \(config.shard.count): no instance would serve it",
+                        at: field.position, path: ConfigPath.root.key("accounts").index(index).key("shard"))
+                }
+            }
         }
 
         // An empty whitelist means no authentication: only where nobody else can reach the server, or where the
@@ -376,6 +387,22 @@ final class ConfigDecoder {
         return balancing
     }
 
+    private func decodeShard(_ field: Field) -> ProxyConfig.Shard {
+        var shard = ProxyConfig.Shard()
+        guard let map = self.reader.mapping(field, allowed: Self.shardKeys) else { return shard }
+        if let field = map["count"], let value = self.reader.int(field, minimum: 1) {
+            shard.count = value
+        }
+        if let field = map["index"], let value = self.reader.int(field, minimum: 0) {
+            if value >= shard.count {
+                self.reader.report("must be less than shard.count (\(shard.count)); shards are numbered from 0", field)
+            } else {
+                shard.index = value
+            }
+        }
+        return shard
+    }
+
     private func decodeRefresh(_ field: Field) -> ProxyConfig.Refresh {
         var refresh = ProxyConfig.Refresh()
         guard let map = self.reader.mapping(field, allowed: Self.refreshKeys) else { return refresh }
@@ -468,6 +495,10 @@ final class ConfigDecoder {
             if let field = map["tier"], let value = self.reader.int(field, minimum: 0) {
                 tier = value
             }
+            var accountShard: Int?
+            if let field = map["shard"], let value = self.reader.int(field, minimum: 0) {
+                accountShard = value
+            }
             var region: String?
             if let field = map["region"], let value = self.reader.string(field) {
                 let trimmed = value.trimmingWhitespace()
@@ -505,7 +536,8 @@ final class ConfigDecoder {
                     tier: tier,
                     region: region,
                     endpoint: endpoint,
-                    proxy: proxy
+                    proxy: proxy,
+                    shard: accountShard
                 )
             )
         }

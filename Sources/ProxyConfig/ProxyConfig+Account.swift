@@ -32,6 +32,8 @@ extension ProxyConfig {
         package var endpoint: URL?
         /// `proxy`: overrides `upstream.proxy` for this account; `nil` when `""`.
         package var proxy: URL?
+        /// `shard`: the shard that owns this account, instead of the hash of its id.
+        package var shard: Int?
 
         package init(
             id: String,
@@ -45,7 +47,8 @@ extension ProxyConfig {
             tier: Int = 0,
             region: String? = nil,
             endpoint: URL? = nil,
-            proxy: URL? = nil
+            proxy: URL? = nil,
+            shard: Int? = nil
         ) {
             self.id = id
             self.label = label ?? id
@@ -59,6 +62,7 @@ extension ProxyConfig {
             self.region = region
             self.endpoint = endpoint
             self.proxy = proxy
+            self.shard = shard
         }
 
         /// The endpoint this account's requests go to, when it differs from `upstream.endpoint`.

@@ -32,6 +32,7 @@ extension ProxyConfig {
             ],
             "refresh": ["before_expiry": duration(refresh.beforeExpiry), "jitter": duration(refresh.jitter)],
             "state_dir": .string(stateDirectory),
+            "shard": ["index": .int(shard.index), "count": .int(shard.count)],
             "limits": ["max_body": .string(SizeSyntax.format(limits.maxBody)), "context_tokens": .int(limits.contextTokens)],
             "log": ["level": .string(log.level.rawValue), "format": .string(log.format.rawValue)],
             "accounts": .array(
@@ -41,7 +42,7 @@ extension ProxyConfig {
                         "refresh_token": "set", "profile_arn": account.profileARN.map(JSONValue.string) ?? .null,
                         "enabled": .bool(account.enabled), "weight": .int(account.weight), "tier": .int(account.tier),
                         "region": account.region.map(JSONValue.string) ?? .null, "endpoint": url(account.endpoint),
-                        "proxy": url(account.proxy),
+                        "proxy": url(account.proxy), "shard": .int(shard.shard(of: account.id, explicit: account.shard)),
                     ]
                 }),
         ]

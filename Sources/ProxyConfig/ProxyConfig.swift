@@ -31,6 +31,8 @@ package struct ProxyConfig: Sendable, Equatable {
     /// `admin_open_on_loopback`: with no `admin_keys`, serve the admin API and the console without a key to
     /// clients connecting over loopback (a single-user box). Off by default: no keys, no admin surface.
     package var adminOpenOnLoopback = false
+    /// `shard`: the accounts this instance owns (see ``Shard``).
+    package var shard = Shard()
     /// `upstream`.
     package var upstream: Upstream
     /// `models`.

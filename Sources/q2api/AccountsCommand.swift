@@ -36,13 +36,20 @@ struct AccountsCommand: ParsableCommand {
         for warning in warnings {
             FileHandle.standardError.write(Data(("warning: " + warning + "\n").utf8))
         }
-        print(json ? Self.json(accounts) : Self.table(accounts, now: Date()))
+        // With several shards, say which instance owns each account (the one whose shard.index matches).
+        let explicit = Dictionary(config.accounts.map { ($0.id, $0.shard) }, uniquingKeysWith: { first, _ in first })
+        let shards: [String: Int]? =
+            config.shard.count > 1
+            ? Dictionary(accounts.map { ($0.id, config.shard.shard(of: $0.id, explicit: explicit[$0.id] ?? nil)) }, uniquingKeysWith: { a, _ in a })
+            : nil
+        print(json ? Self.json(accounts, shards: shards) : Self.table(accounts, now: Date(), shards: shards, own: config.shard.index))
     }
 
-    static func json(_ accounts: [AccountListing]) -> String {
+    static func json(_ accounts: [AccountListing], shards: [String: Int]? = nil) -> String {
         JSONValue.array(
             accounts.map { account in
                 JSONValue.object([
+                    "shard": shards?[account.id].map(JSONValue.int),
                     "id": .string(account.id),
                     "label": .string(account.label),
                     "source": .string(account.source.rawValue),
@@ -58,18 +65,21 @@ struct AccountsCommand: ParsableCommand {
         ).prettyString
     }
 
-    static func table(_ accounts: [AccountListing], now: Date) -> String {
+    static func table(_ accounts: [AccountListing], now: Date, shards: [String: Int]? = nil, own: Int = 0) -> String {
         guard !accounts.isEmpty else { return "no accounts" }
-        let header = ["ID", "LABEL", "SOURCE", "STATE", "REASON", "OK", "FAIL", "TOKEN EXPIRES"]
+        var header = ["ID", "LABEL", "SOURCE", "STATE", "REASON", "OK", "FAIL", "TOKEN EXPIRES"]
+        if shards != nil { header.insert("SHARD", at: 1) }
         let rows = accounts.map { account -> [String] in
             let expiry = account.tokenExpiresAt.map { date in
                 AccountListing.format(date) + (date <= now ? " (expired)" : "")
             }
-            return [
+            var row = [
                 account.id, clip(account.label, 30), account.source.rawValue, account.state,
                 clip(account.reason ?? "", 40), String(account.counters.successes), String(account.counters.failures),
                 expiry ?? "none",
             ]
+            if let shard = shards?[account.id] { row.insert(shard == own ? "\(shard) (this)" : String(shard), at: 1) }
+            return row
         }
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
         return ([header] + rows).map { row in

@@ -107,6 +107,18 @@ struct AccountsEndToEndTests {
         }
     }
 
+    @Test("with shard settings an instance serves only the accounts it owns and says so in /healthz")
+    func sharding() async throws {
+        let accounts = twoAccounts.replacingOccurrences(of: "profile_arn: arn:aws:codewhisperer:us-east-1:1:profile/a", with: "profile_arn: arn:aws:codewhisperer:us-east-1:1:profile/a\n    shard: 1")
+            .replacingOccurrences(of: "profile_arn: arn:aws:codewhisperer:us-east-1:1:profile/b", with: "profile_arn: arn:aws:codewhisperer:us-east-1:1:profile/b\n    shard: 0")
+        try await withProxy(accounts: accounts, extraYAML: "shard: {index: 1, count: 2}") { harness in
+            let health = try await harness.get("/healthz", headers: [])
+            #expect((health.json?["shard"] as? [String: Int]) == ["index": 1, "count": 2])
+            #expect(try await healthItems(harness).keys.sorted() == ["a"])
+            #expect(try await harness.post("/v1/messages", claudeRequest("hi")).status == 200)
+        }
+    }
+
     @Test("an exhausted monthly quota parks the account until the 1st of next month and fails over")
     func quotaExhausted() async throws {
         try await withProxy(accounts: twoAccounts, extraYAML: roundRobin) { harness in

@@ -97,7 +97,7 @@ struct FaultToleranceTests {
         #expect(!completed, "the reply should still be running when the client gives up")
     }
 
-    @Test("a client that gives up while the upstream is silent: q2api cancels its upstream request within a second")
+    @Test("a client that gives up while the upstream is silent: q2api cancels its upstream request at once")
     func clientDeadlineSilentUpstream() async throws {
         try await withProxy { harness in
             await giveUp(on: "hi [[sim:text:Begun.]][[sim:hold]]", harness)
@@ -105,18 +105,20 @@ struct FaultToleranceTests {
             try await harness.eventuallyAsync("the account has no request in flight") {
                 try await health(harness)["in_flight"] as? Int == 0
             }
-            #expect(gaveUp.duration(to: .now) < .seconds(1.2))
+            // Released because the client hung up, not by the next keep-alive write (15 s) or the read timeout
+            // (300 s). Typically well under a second; the bound is loose so a loaded CI machine does not flake.
+            #expect(gaveUp.duration(to: .now) < .seconds(5))
             harness.simulator.releaseHeld()
         }
     }
 
-    @Test("a client that gives up mid-stream: the upstream stream is closed within a second")
+    @Test("a client that gives up mid-stream: the upstream stream is closed at once")
     func clientDeadlineStreaming() async throws {
         try await withProxy { harness in
             await giveUp(on: "hi [[sim:delay:100]][[sim:long:50000]]", harness)
             let gaveUp = ContinuousClock.now
-            try await harness.eventually("the upstream stream is released", timeout: .seconds(2)) { harness.simulator.openStreams == 0 }
-            #expect(gaveUp.duration(to: .now) < .seconds(1.2))
+            try await harness.eventually("the upstream stream is released", timeout: .seconds(5)) { harness.simulator.openStreams == 0 }
+            #expect(gaveUp.duration(to: .now) < .seconds(5))
         }
     }
 }

@@ -33,12 +33,15 @@ package struct AccountRoster: Sendable {
     ///   - snapshots: The state directory's files (``AccountStateStore/loadAll()``).
     ///   - stateDirectory: For warnings.
     ///   - now: Expired access tokens and past quota resets are not restored.
+    ///   - shard: Which accounts this instance owns; the others (YAML and run-time) are left out.
     package init(
-        accounts: [ProxyConfig.Account], snapshots: [String: AccountStateSnapshot], stateDirectory: String, now: Date = Date()
+        accounts: [ProxyConfig.Account], snapshots: [String: AccountStateSnapshot], stateDirectory: String, now: Date = Date(),
+        shard: ProxyConfig.Shard = ProxyConfig.Shard()
     ) {
         var members: [Member] = []
         var yamlIDs = Set<String>()
         for account in accounts where yamlIDs.insert(account.id).inserted {
+            guard shard.owns(account.id, explicit: account.shard) else { continue }
             let snapshot = snapshots[account.id]
             let chain = effectiveRefreshToken(yamlToken: account.refreshToken, snapshot: snapshot)
             let credentials = AccountCredentials(
@@ -49,7 +52,7 @@ package struct AccountRoster: Sendable {
             members.append(Self.member(credentials, source: .yaml, chain: chain, snapshot: snapshot, now: now))
         }
         for id in snapshots.keys.sorted() where !yamlIDs.contains(id) {
-            guard let snapshot = snapshots[id], let record = snapshot.account else { continue }
+            guard let snapshot = snapshots[id], let record = snapshot.account, shard.owns(id) else { continue }
             let chain = effectiveRefreshToken(yamlToken: record.refreshToken, snapshot: snapshot)
             let endpoint = record.endpoint ?? record.region.map { "https://q.\($0).amazonaws.com/" }
             let credentials = AccountCredentials(

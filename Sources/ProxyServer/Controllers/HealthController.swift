@@ -1,5 +1,6 @@
 import Accounts
 import Hummingbird
+import ProxyConfig
 import ProxyModels
 
 /// `GET /healthz` (alias `/health`) and `/readyz`: never touches the upstream.
@@ -37,6 +38,7 @@ package struct HealthController: Sendable {
                 "by_state": .object(byState.sorted { $0.key < $1.key }.map { JSONMember($0.key, .int($0.value)) }),
                 "items": .array(accounts.map { Self.row($0, source: runtime.persistence?.source(of: $0.id)) }),
             ],
+            "shard": runtime.config.map { ["index": .int($0.shard.index), "count": .int($0.shard.count)] } ?? .null,
             "config": [
                 "generation": .int(settings.configGeneration), "path": .string(settings.configPath),
                 "last_reload_error": runtime.reloadStatus.lastError.map(JSONValue.string) ?? .null,

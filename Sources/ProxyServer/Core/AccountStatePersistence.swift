@@ -31,7 +31,7 @@ package final class AccountStatePersistence: Sendable {
     /// state of every account.
     package func roster(for config: ProxyConfig) -> AccountRoster {
         let snapshots = store.loadAll()
-        let roster = AccountRoster(accounts: config.accounts, snapshots: snapshots, stateDirectory: store.directory)
+        let roster = AccountRoster(accounts: config.accounts, snapshots: snapshots, stateDirectory: store.directory, shard: config.shard)
         memory.withLock { memory in
             memory.seeds = Dictionary(roster.members.map { ($0.credentials.id, $0.credentials.refreshTokenSource) }, uniquingKeysWith: { a, _ in a })
             memory.sources = roster.sources

@@ -36,6 +36,7 @@ package struct ConfigDiff: Sendable, Equatable, CustomStringConvertible {
         if old.refresh != new.refresh { otherSections.append("refresh") }
         if old.limits != new.limits { otherSections.append("limits") }
         if old.log != new.log { otherSections.append("log") }
+        if old.shard != new.shard { otherSections.append("shard") }
         if old.console != new.console { otherSections.append("console") }
         if old.stateDirectory != new.stateDirectory { otherSections.append("state_dir (applies on restart)") }
         if Set(old.listeners) != Set(new.listeners), addedListeners.isEmpty, removedListeners.isEmpty {

@@ -54,7 +54,7 @@ final class ConfigReloadEngine: Sendable {
     /// their saved token and status back, as at start-up.
     private func applyAccounts(_ config: ProxyConfig, configuration: PoolConfiguration?) {
         guard let persistence = runtime.persistence else {
-            runtime.pool.update(accounts: config.accounts.map(AccountCredentials.init), configuration: configuration)
+            runtime.pool.update(accounts: config.ownedAccounts.map(AccountCredentials.init), configuration: configuration)
             return
         }
         let known = Set(runtime.pool.snapshot().map(\.id))
