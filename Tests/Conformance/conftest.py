@@ -182,6 +182,33 @@ def png_1x1_base64() -> str:
 # them run against a fresh q2api process with the same config on another port.
 
 
+def wait_for_url(url: str, process: subprocess.Popen, log: Path, timeout: float = 20) -> None:
+    """Waits until `url` answers 200; fails with the process's log if it exits or the time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"process exited with {process.returncode} before {url} answered:\n{log.read_text(errors='replace')}")
+        try:
+            if httpx.get(url, timeout=1, trust_env=False).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"{url} did not answer within {timeout} s:\n{log.read_text(errors='replace')}")
+        time.sleep(0.05)
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 15) -> None:
+    """SIGTERM (a graceful drain), then SIGKILL if it has not exited within `timeout`."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -29,7 +29,7 @@ from typing import Any, Iterator
 import httpx
 import pytest
 
-from conftest import MODEL, Env, free_port, png_1x1_base64
+from conftest import MODEL, Env, free_port, stop_process, wait_for_url, png_1x1_base64
 
 SEED = 20261122
 CASES_PER_ENDPOINT = 110  # x 3 endpoints
@@ -777,31 +777,6 @@ ADMIN_KEY = "adm-hostile"
 ADMIN_API_KEY = "sk-hostile-admin-test"
 
 
-def wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"process exited with {process.returncode} before {url} answered:\n{log.read_text(errors='replace')}")
-        try:
-            if httpx.get(url, timeout=1, trust_env=False).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"{url} did not answer within {timeout} s:\n{log.read_text(errors='replace')}")
-        time.sleep(0.05)
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @pytest.fixture
 def admin_server(env: Env, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A simulator that accepts any credentials and a server with an admin key, a YAML account and a state directory."""
@@ -815,7 +790,7 @@ def admin_server(env: Env, tmp_path: Path) -> Iterator[tuple[str, Path]]:
             processes.append(subprocess.Popen([env.bin, "simulate", "--port", str(sim_port)], stdin=subprocess.DEVNULL, stdout=out,
                                               stderr=subprocess.STDOUT))
         sim_url = f"http://127.0.0.1:{sim_port}"
-        wait_for(sim_url + "/__sim/state", processes[-1], sim_log)
+        wait_for_url(sim_url + "/__sim/state", processes[-1], sim_log)
         port = free_port()
         config = tmp_path / "q2api.yaml"
         config.write_text(
@@ -833,12 +808,12 @@ def admin_server(env: Env, tmp_path: Path) -> Iterator[tuple[str, Path]]:
             processes.append(subprocess.Popen([env.bin, "serve", "-c", str(config)], stdin=subprocess.DEVNULL, stdout=out,
                                               stderr=subprocess.STDOUT))
         url = f"http://127.0.0.1:{port}"
-        wait_for(url + "/healthz", processes[-1], log)
+        wait_for_url(url + "/healthz", processes[-1], log)
         yield url, log
         assert processes[-1].poll() is None, f"the server died:\n{log.read_text(errors='replace')[-5000:]}"
     finally:
         for process in reversed(processes):
-            stop(process)
+            stop_process(process)
 
 
 def admin_error_problem(response: httpx.Response) -> str | None:

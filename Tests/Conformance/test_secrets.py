@@ -23,7 +23,7 @@ from typing import Iterator
 import httpx
 import pytest
 
-from conftest import MODEL, Env, free_port
+from conftest import MODEL, Env, free_port, stop_process, wait_for_url
 
 API_KEY = "sk-SECRET-API-0001"
 ADMIN_KEY = "adm-SECRET-0002"
@@ -66,31 +66,6 @@ class Seen:
         return response
 
 
-def wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"process exited with {process.returncode} before {url} answered:\n{log.read_text(errors='replace')}")
-        try:
-            if httpx.get(url, timeout=1, trust_env=False).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"{url} did not answer within {timeout} s:\n{log.read_text(errors='replace')}")
-        time.sleep(0.05)
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @dataclasses.dataclass
 class Setup:
     bin: str
@@ -118,7 +93,7 @@ def setup(env: Env, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[
                  "--rotate-refresh-tokens", "--auto-approve-device-after", "1"],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT))
         sim_url = f"http://127.0.0.1:{sim_port}"
-        wait_for(sim_url + "/__sim/state", processes[-1], sim_log)
+        wait_for_url(sim_url + "/__sim/state", processes[-1], sim_log)
 
         port = free_port()
         config = tmp_path / "q2api.yaml"
@@ -141,11 +116,11 @@ def setup(env: Env, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[
         with open(stdout, "wb") as out, open(stderr, "wb") as err:
             processes.append(subprocess.Popen([env.bin, "serve", "-c", str(config)], stdin=subprocess.DEVNULL, stdout=out, stderr=err))
         url = f"http://127.0.0.1:{port}"
-        wait_for(url + "/healthz", processes[-1], stderr)
+        wait_for_url(url + "/healthz", processes[-1], stderr)
         yield Setup(env.bin, tmp_path, config, url, sim_url, processes[-1], stdout, stderr)
     finally:
         for process in reversed(processes):
-            stop(process)
+            stop_process(process)
 
 
 def run_cli(setup: Setup, seen: Seen, *args: str) -> subprocess.CompletedProcess:
@@ -359,7 +334,7 @@ def test_no_secret_leaks(setup: Setup):
     try:
         exercise(setup, seen)
     finally:
-        stop(setup.server)
+        stop_process(setup.server)
     assert setup.server.returncode == 0, f"the server exited with {setup.server.returncode}:\n{setup.stderr.read_text(errors='replace')[-3000:]}"
 
     for args in (["accounts", "-c", str(setup.config)], ["accounts", "-c", str(setup.config), "--json"],

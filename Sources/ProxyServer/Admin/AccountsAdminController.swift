@@ -49,7 +49,7 @@ struct AccountsAdminController: Sendable {
         if let profileARN, !profileARN.hasPrefix("arn:") { throw AdminError.invalid("profile_arn must be an ARN starting with 'arn:'") }
         let enabled = try AdminJSON.optionalBool(body, "enabled") ?? true
         let weight = try AdminJSON.optionalInt(body, "weight", minimum: 1) ?? 1
-        let taken = takenIDs()
+        let taken = runtime.accountIDsInUse()
         let id: String
         if let given = try AdminJSON.optionalString(body, "id"), !given.isEmpty {
             guard ProxyConfig.Account.isValidID(given) else {
@@ -155,14 +155,6 @@ struct AccountsAdminController: Sendable {
         runtime.persistence?.source(of: id) ?? .yaml
     }
 
-    /// Ids in use: the pool's, the YAML's and every state file's (a disabled or unreadable one included).
-    private func takenIDs() -> Set<String> {
-        var ids = Set(runtime.pool.snapshot().map(\.id))
-        ids.formUnion(runtime.config?.accounts.map(\.id) ?? [])
-        if let directory = runtime.persistence?.store.directory { ids.formUnion(AccountStateStore.load(directory: directory).keys) }
-        return ids
-    }
-
     private func applyEnabled(_ id: String, enabled: Bool, context: ProxyRequestContext) throws {
         if enabled, source(of: id) == .yaml, runtime.config?.accounts.first(where: { $0.id == id })?.enabled == false {
             throw AdminError.conflict("account \(id) says enabled: false in q2api.yaml: change it there, then reload")
@@ -214,6 +206,17 @@ struct AccountsAdminController: Sendable {
             .setting("output_tokens", to: stats.map { .int($0.outputTokens) } ?? .null)
             .setting("credentials", to: ["client_id": "set", "client_secret": "set", "refresh_token": "set"])
         return json
+    }
+}
+
+extension ProxyRuntime {
+    /// Account ids in use: the pool's, the YAML's (other shards' included) and every state file's, so a new
+    /// run-time account never takes an id that exists anywhere.
+    func accountIDsInUse() -> Set<String> {
+        var ids = Set(pool.snapshot().map(\.id))
+        ids.formUnion(config?.accounts.map(\.id) ?? [])
+        if let directory = persistence?.store.directory { ids.formUnion(AccountStateStore.load(directory: directory).keys) }
+        return ids
     }
 }
 

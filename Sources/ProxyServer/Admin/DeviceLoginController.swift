@@ -34,9 +34,7 @@ struct DeviceLoginController: Sendable {
         }
         let runtime = self.runtime
         let login = try await logins.start(label: label, enabled: enabled, endpoint: endpoint, startURL: startURL) { login, registration, grant in
-            let taken = Set(runtime.pool.snapshot().map(\.id)).union(runtime.config?.accounts.map(\.id) ?? [])
-                .union(AccountStateStore.load(directory: persistence.store.directory).keys)
-            let id = AccountStateStore.accountID(fromLabel: login.label.isEmpty ? "device" : login.label, taken: taken)
+            let id = AccountStateStore.accountID(fromLabel: login.label.isEmpty ? "device" : login.label, taken: runtime.accountIDsInUse())
             guard let refreshToken = grant.refreshToken else {
                 throw AdminError(.badGateway, "upstream_error", "the login returned no refresh token")
             }

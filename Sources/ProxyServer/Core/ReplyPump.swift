@@ -58,7 +58,13 @@ package struct ReplyPump: Sendable {
         let pool = runtime.pool
         var tried = Set<String>()
         var lastFailure: QUpstreamFailure?
-        let body = plan.body.jsonBytes
+        var serialised: [UInt8]?
+        func body() -> [UInt8] {
+            if let serialised { return serialised }
+            let bytes = plan.body.jsonBytes
+            serialised = bytes
+            return bytes
+        }
         let attempts = pinnedAccount == nil ? 1 + max(0, settings.retries) : 1
 
         for _ in 0..<attempts {
@@ -89,8 +95,8 @@ package struct ReplyPump: Sendable {
                 continue
             }
 
-            // Organisation accounts name their profile in the body (AMAZON_Q.md §1.3).
-            let accountBody = account.profileArn.map { plan.body.setting("profileArn", to: .string($0)).jsonBytes } ?? body
+            // Organisation accounts name their profile in the body (AMAZON_Q.md §1.3); the others share one serialisation.
+            let accountBody = account.profileArn.map { plan.body.setting("profileArn", to: .string($0)).jsonBytes } ?? body()
             var reply: AmazonQClient.Reply
             do {
                 reply = try await send(account: account, token: token, body: accountBody, logger: accountLogger)
