@@ -17,14 +17,14 @@ package struct ProxyRequestContext: RequestContext {
     package var adminKeyID: String?
     /// The client connected over loopback (`admin_open_on_loopback`).
     package let remoteIsLoopback: Bool
-    /// Completes when the client's connection closes: a stream waiting on a silent upstream learns of a
-    /// client that went away at once, not at the next keep-alive write.
-    package let connectionClosed: EventLoopFuture<Void>
+    /// The client's connection: a stream waiting on a silent upstream registers with ``ConnectionHangups``
+    /// to learn of a client that went away at once, not at the next keep-alive write.
+    package let connection: any Channel
 
     package init(source: Source) {
         self.coreContext = .init(source: source)
         self.remoteIsLoopback = Self.isLoopback(source.channel.remoteAddress)
-        self.connectionClosed = source.channel.closeFuture
+        self.connection = source.channel
     }
 
     static func isLoopback(_ address: SocketAddress?) -> Bool {

@@ -135,6 +135,8 @@ struct StateDirectoryWatcherTests {
         let started = ContinuousClock.now
         let first = await Self.firstChange(watcher, timeout: .milliseconds(200))
         #expect(first == nil)
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // Far above the 200 ms it takes: only a stream that ignores cancellation gets near it, even while other
+        // tests' blocking calls (Process.waitUntilExit) hold the cooperative pool's two threads on a 2-core box.
+        #expect(ContinuousClock.now - started < .seconds(15))
     }
 }

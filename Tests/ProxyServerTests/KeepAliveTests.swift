@@ -1,4 +1,3 @@
-import AsyncAlgorithms
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -21,7 +20,7 @@ struct RecordingWriter: ResponseBodyWriter {
 struct KeepAliveTests {
     @Test("pings are sent while no event arrives, then the events flow")
     func pingsDuringSilence() async throws {
-        let channel = AsyncChannel<PumpMessage>()
+        let channel = ReplyChannel()
         let written = Recorder()
         let producer = Task {
             // Stay silent until four pings went out (bounded), so the test does not depend on timing.

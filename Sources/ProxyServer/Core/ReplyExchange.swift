@@ -1,4 +1,3 @@
-import AsyncAlgorithms
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -25,7 +24,7 @@ struct ReplyExchange: Sendable {
     let conversation: Conversation
     let plan: UpstreamRequestPlan
     let pump: ReplyPump
-    let channel: AsyncChannel<PumpMessage>
+    let channel: ReplyChannel
     let task: Task<Void, Never>
     let dialect: Dialect
     let requestID: String
@@ -80,8 +79,7 @@ struct ReplyExchange: Sendable {
         let (channel, task) = pump.start()
 
         // The first message decides the status: a failure before any content is a real HTTP error.
-        var iterator = channel.makeAsyncIterator()
-        guard let first = await iterator.next() else {
+        guard let first = await channel.next() else {
             task.cancel()
             throw fail(.api("the upstream exchange ended without a reply"))
         }
@@ -98,8 +96,8 @@ struct ReplyExchange: Sendable {
     /// The whole reply, for a non-streaming response; a failure in the middle of it is thrown.
     func collect() async throws(ProxyHTTPError) -> ReplyAccumulator {
         var reply = ReplyAccumulator()
-        for await message in channel {
-            if case .events(let events) = message {
+        while let batch = await channel.drain() {
+            for case .events(let events) in batch.messages {
                 recorder?.markFirstToken()
                 for event in events {
                     Self.recordUsage(event, into: recorder)
@@ -115,7 +113,7 @@ struct ReplyExchange: Sendable {
 
     /// The `text/event-stream` response that writes the reply as it comes.
     func streamResponse<Framing: ReplyStreamFraming>(
-        _ framing: Framing, pingInterval: Duration, connectionClosed: EventLoopFuture<Void>? = nil
+        _ framing: Framing, pingInterval: Duration, connection: (any Channel)? = nil
     ) -> Response {
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("x-accel-buffering")!: "no"]
         let channel = channel
@@ -128,12 +126,10 @@ struct ReplyExchange: Sendable {
             body: ResponseBody { writer in
                 metrics.streamStarted()
                 // A client that hangs up cancels the pump (and so the upstream request) right away.
-                let watcher = Task {
-                    try? await connectionClosed?.get()
-                    if connectionClosed != nil { task.cancel() }
-                }
+                let hangup = connection.map { ConnectionHangups.shared.onHangup(of: $0) { task.cancel() } }
                 defer {
-                    watcher.cancel()
+                    hangup.map(ConnectionHangups.shared.cancel)
+                    channel.close()
                     task.cancel()
                     metrics.streamFinished()
                 }
@@ -146,43 +142,50 @@ struct ReplyExchange: Sendable {
             })
     }
 
-    /// Writes events as they come, with a keep-alive whenever the upstream has been silent for `pingInterval`.
+    /// Writes events as they come, everything the pump handed over since the last write in one write, with a
+    /// keep-alive whenever the upstream has been silent for `pingInterval`.
     static func streamEvents<Framing: ReplyStreamFraming>(
-        _ channel: AsyncChannel<PumpMessage>, framing: inout Framing, pingInterval: Duration, writer: inout any ResponseBodyWriter,
+        _ channel: ReplyChannel, framing: inout Framing, pingInterval: Duration, writer: inout any ResponseBodyWriter,
         recorder: AccessLogRecorder? = nil
     ) async throws {
-        let ticks = AsyncTimerSequence(interval: pingInterval, clock: .continuous).map { _ in StreamItem.tick }
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: pingInterval)
+                channel.tick()
+            }
+        }
+        defer { ticker.cancel() }
         var lastWrite = ContinuousClock.now
         var buffer = ByteBuffer()
-        for await item in merge(channel.map { StreamItem.message($0) }, ticks) {
+        var finished = false
+        while !finished, let batch = await channel.drain() {
             buffer.clear()
-            switch item {
-            case .tick:
-                guard ContinuousClock.now - lastWrite >= pingInterval * 0.9 else { continue }
-                framing.appendKeepAlive(to: &buffer)
-            case .message(.events(let events)):
-                for event in events {
-                    framing.append(event, to: &buffer)
-                    recordUsage(event, into: recorder)
+            var carriedEvents = false
+            for message in batch.messages {
+                switch message {
+                case .events(let events):
+                    carriedEvents = true
+                    for event in events {
+                        framing.append(event, to: &buffer)
+                        recordUsage(event, into: recorder)
+                        if isTerminal(event) { finished = true }
+                    }
+                case .failed(let error):
+                    framing.appendFailure(error, to: &buffer)
+                case .opened:
+                    continue
                 }
-            case .message(.failed(let error)):
-                framing.appendFailure(error, to: &buffer)
-            case .message(.opened):
-                continue
+                if finished { break }
+            }
+            if buffer.readableBytes == 0, batch.tick, ContinuousClock.now - lastWrite >= pingInterval * 0.9 {
+                framing.appendKeepAlive(to: &buffer)
             }
             if buffer.readableBytes > 0 {
                 try await writer.write(buffer)
                 lastWrite = .now
-                if case .message(.events) = item { recorder?.markFirstToken(at: lastWrite) }
+                if carriedEvents { recorder?.markFirstToken(at: lastWrite) }
             }
-            if case .message(.events(let events)) = item, events.contains(where: Self.isTerminal) { break }
         }
-    }
-
-    /// What the stream loop waits on: the pump or the keep-alive timer.
-    enum StreamItem: Sendable {
-        case message(PumpMessage)
-        case tick
     }
 
     /// The finish event carries the reply's usage.

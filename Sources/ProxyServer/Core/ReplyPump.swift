@@ -1,5 +1,4 @@
 import Accounts
-import AsyncAlgorithms
 import Logging
 import ProxyModels
 import Translation
@@ -45,8 +44,8 @@ package struct ReplyPump: Sendable {
     }
 
     /// Starts the exchange; the returned channel yields the messages, the task can be cancelled.
-    package func start() -> (AsyncChannel<PumpMessage>, Task<Void, Never>) {
-        let channel = AsyncChannel<PumpMessage>()
+    package func start() -> (ReplyChannel, Task<Void, Never>) {
+        let channel = ReplyChannel()
         let task = Task {
             await run(into: channel)
             channel.finish()
@@ -54,7 +53,7 @@ package struct ReplyPump: Sendable {
         return (channel, task)
     }
 
-    func run(into channel: AsyncChannel<PumpMessage>) async {
+    func run(into channel: ReplyChannel) async {
         let pool = runtime.pool
         var tried = Set<String>()
         var lastFailure: QUpstreamFailure?
@@ -164,7 +163,7 @@ package struct ReplyPump: Sendable {
     }
 
     /// Streams events to the channel. A failure before any reply event is handed back for failover.
-    private func relay(_ stream: QEventStream, account: String, into channel: AsyncChannel<PumpMessage>, logger: Logger) async -> RelayResult {
+    private func relay(_ stream: QEventStream, account: String, into channel: ReplyChannel, logger: Logger) async -> RelayResult {
         var translator = ReplyTranslator(translatorConfiguration)
         var opened = false
         var usage: (input: Int, output: Int) = (0, 0)
@@ -191,10 +190,10 @@ package struct ReplyPump: Sendable {
                     pending += out
                     if translator.isFinished { break }
                 }
-                if !pending.isEmpty { await channel.send(.events(pending)) }
+                if !pending.isEmpty, await !channel.send(.events(pending)) { break batches }  // the writer is gone
                 if translator.isFinished { break batches }
             }
-            if Task.isCancelled {
+            if Task.isCancelled || !translator.isFinished && channel.isClosed {
                 runtime.pool.checkin(account, outcome: .cancelled)
                 return .delivered
             }
