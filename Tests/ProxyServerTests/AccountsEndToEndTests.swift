@@ -107,7 +107,7 @@ struct AccountsEndToEndTests {
         }
     }
 
-    @Test("with shard settings an instance serves only the accounts it owns and says so in /healthz")
+    @Test("with shard settings an instance serves only the accounts it owns and says so in /healthz and /metrics")
     func sharding() async throws {
         let accounts = twoAccounts.replacingOccurrences(of: "profile_arn: arn:aws:codewhisperer:us-east-1:1:profile/a", with: "profile_arn: arn:aws:codewhisperer:us-east-1:1:profile/a\n    shard: 1")
             .replacingOccurrences(of: "profile_arn: arn:aws:codewhisperer:us-east-1:1:profile/b", with: "profile_arn: arn:aws:codewhisperer:us-east-1:1:profile/b\n    shard: 0")
@@ -116,6 +116,18 @@ struct AccountsEndToEndTests {
             #expect((health.json?["shard"] as? [String: Int]) == ["index": 1, "count": 2])
             #expect(try await healthItems(harness).keys.sorted() == ["a"])
             #expect(try await harness.post("/v1/messages", claudeRequest("hi")).status == 200)
+            let metrics = try await harness.get("/metrics", headers: []).body
+            let values = Dictionary(
+                metrics.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap { line -> (String, Double)? in
+                    let parts = line.split(separator: " ")
+                    return parts.count == 2 ? (String(parts[0]), Double(parts[1]) ?? .nan) : nil
+                }, uniquingKeysWith: { first, _ in first })
+            #expect(values["q2api_shard_index"] == 1)
+            #expect(values["q2api_shard_count"] == 2)
+            #expect(values["q2api_accounts_configured"] == 2)
+            #expect(values["q2api_accounts_total"] == 1)
+            #expect(metrics.contains("account=\"a\""))
+            #expect(!metrics.contains("account=\"b\""))
         }
     }
 

@@ -113,6 +113,15 @@ package final class ProxyMetrics: Sendable {
         }
     }
 
+    /// `q2api_shard_index`, `q2api_shard_count` and `q2api_accounts_configured` (every account in the YAML,
+    /// whichever instance owns it; `q2api_accounts_total` counts the ones this instance serves), so a
+    /// dashboard over several instances can check that the shards cover the accounts exactly once.
+    package func setShard(index: Int, count: Int, configuredAccounts: Int) {
+        Gauge(label: "q2api_shard_index", factory: factory).record(index)
+        Gauge(label: "q2api_shard_count", factory: factory).record(count)
+        Gauge(label: "q2api_accounts_configured", factory: factory).record(configuredAccounts)
+    }
+
     /// Sets `q2api_account_state{account,state}` (1 for the account's state, 0 for the others),
     /// `q2api_account_in_flight{account}` and `q2api_accounts_usable`; accounts gone since the
     /// last call lose their series. Called at scrape time.

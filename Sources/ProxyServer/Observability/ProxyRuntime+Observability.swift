@@ -1,5 +1,6 @@
 import Accounts
 import Logging
+import ProxyConfig
 
 extension ServerSettings {
     /// The `model` label of a request: the client's name when the config knows it (an available id,
@@ -48,6 +49,9 @@ extension ProxyRuntime {
         let accounts = pool.snapshot().map { (id: $0.id, state: $0.health.name, inFlight: $0.inFlight) }
         metrics.updateAccounts(accounts, usable: pool.usableCount)
         metrics.setConfigGeneration(settings.configGeneration)
+        if let config {
+            metrics.setShard(index: config.shard.index, count: config.shard.count, configuredAccounts: config.accounts.count)
+        }
         let reload = reloadStatus
         metrics.syncReloads(
             succeeded: reload.reloads, failed: reload.failures, lastSuccessUnixTime: reload.lastSuccessUnixTime,
