@@ -41,7 +41,7 @@ enum AssistantEndpoint {
                     status: .ok,
                     headers: headers,
                     body: ResponseBody { writer in
-                        try await ReplyStreamer.play(script, state: state, writer: &writer)
+                        try await ReplyStreamer.play(script, state: state, writes: options.writes, writer: &writer)
                     }
                 )
             }

@@ -12,6 +12,7 @@ enum ControlEndpoint {
                 "openStreams": .int(state.openStreams),
                 "totalRequests": .int(state.totalRequests),
                 "refreshCount": .int(state.refreshCount),
+                "refreshesByClient": .object(state.refreshesByClient.sorted { $0.key < $1.key }.map { JSONMember($0.key, .int($0.value)) }),
                 "refreshesInFlight": .int(state.refreshesInFlight),
                 "heldStreams": .int(state.heldStreams),
                 "registeredClients": .int(state.registeredClients),

@@ -13,6 +13,8 @@ struct ReplyStreamer {
     struct SimulatedReset: Error {}
 
     private var pending = ByteBuffer()
+    /// `WritePattern.frames`: each frame in a write of its own.
+    private var wholeFrames = false
     private var sizeIndex = 0
 
     /// Writes `script` to `writer` and finishes the body, counting the stream in `state` while it runs,
@@ -20,10 +22,11 @@ struct ReplyStreamer {
     ///
     /// - Throws: ``SimulatedReset`` for a `reset` step; any error from the writer (client disconnect)
     ///   or from `Task.sleep` (cancellation).
-    static func play(_ script: ReplyScript, state: SimulatorState, writer: inout any ResponseBodyWriter) async throws {
+    static func play(_ script: ReplyScript, state: SimulatorState, writes: WritePattern = .split, writer: inout any ResponseBodyWriter) async throws {
         state.streamStarted()
         defer { state.streamEnded() }
         var streamer = ReplyStreamer()
+        streamer.wholeFrames = writes == .frames
         var framesSent = 0
         for step in script.steps {
             switch step {
@@ -34,7 +37,12 @@ struct ReplyStreamer {
                     try await Task.sleep(for: script.frameDelay)
                 }
                 streamer.pending.writeImmutableBuffer(frame)
-                try await streamer.writeWholePieces(to: &writer)
+                if streamer.wholeFrames {
+                    try await writer.write(frame)
+                    streamer.pending.clear()
+                } else {
+                    try await streamer.writeWholePieces(to: &writer)
+                }
                 framesSent += 1
             case .hold:
                 try await streamer.flush(to: &writer)

@@ -30,6 +30,8 @@ package struct SimulatorOptions: Sendable {
     package var frameDelay: Duration
     /// The reply to a message that carries no directive and no tool results.
     package var defaultReply: DefaultReply
+    /// How a reply's bytes are cut into network writes.
+    package var writes: WritePattern
 
     // MARK: Device flow (AMAZON_Q.md §7.3, RFC 8628)
 
@@ -58,6 +60,7 @@ package struct SimulatorOptions: Sendable {
         models: [String] = SimulatorOptions.defaultModels,
         frameDelay: Duration = .zero,
         defaultReply: DefaultReply = .short,
+        writes: WritePattern = .split,
         deviceInterval: Int = 1,
         deviceCodeLifetime: Int = 600,
         autoApproveDeviceAfterPolls: Int? = nil,
@@ -72,6 +75,7 @@ package struct SimulatorOptions: Sendable {
         self.models = models
         self.frameDelay = frameDelay
         self.defaultReply = defaultReply
+        self.writes = writes
         self.deviceInterval = deviceInterval
         self.deviceCodeLifetime = deviceCodeLifetime
         self.autoApproveDeviceAfterPolls = autoApproveDeviceAfterPolls
@@ -87,4 +91,14 @@ package enum DefaultReply: String, Sendable, CaseIterable {
     /// About 1,250 characters of prose in about 110 events, the size of a typical chat answer, for demos
     /// and benchmarks where per-event cost matters.
     case realistic
+}
+
+/// How the simulator cuts a reply into network writes.
+package enum WritePattern: String, Sendable, CaseIterable {
+    /// Odd-sized pieces, so frames are split across writes and share writes: what a client must survive
+    /// (the default, for tests).
+    case split
+    /// One write per frame, as the real service delivers a reply whose events the model produces one by
+    /// one: what a client pays per event in practice (for benchmarks).
+    case frames
 }

@@ -20,6 +20,8 @@ package final class SimulatorState: Sendable {
         var openStreams = 0
         var totalRequests = 0
         var refreshCount = 0
+        /// Successful refreshes by OIDC client id (each q2api account names its own client).
+        var refreshesByClient: [String: Int] = [:]
         var refreshesInFlight = 0
         var lastRequestBody: JSONValue?
         var tokens = TokenLedger()
@@ -48,6 +50,8 @@ package final class SimulatorState: Sendable {
 
     /// Successful `/token` refreshes.
     package var refreshCount: Int { self.storage.withLock { $0.refreshCount } }
+    /// Successful refreshes by OIDC client id: shows which accounts were refreshed, and how often.
+    package var refreshesByClient: [String: Int] { self.storage.withLock { $0.refreshesByClient } }
 
     /// Refreshes waiting out ``SimulatorOptions/tokenDelay``.
     package var refreshesInFlight: Int { self.storage.withLock { $0.refreshesInFlight } }
@@ -166,7 +170,7 @@ package final class SimulatorState: Sendable {
     /// Checks `refreshToken` and, if valid, issues an access token (and a rotated refresh token when
     /// `options` say so), all under one lock so that two concurrent refreshes with the same token cannot
     /// both succeed when rotating.
-    func refresh(_ refreshToken: String, options: SimulatorOptions) -> RefreshOutcome {
+    func refresh(_ refreshToken: String, clientID: String = "", options: SimulatorOptions) -> RefreshOutcome {
         let now = ContinuousClock.now
         return self.storage.withLock { storage in
             guard storage.tokens.isValidRefreshToken(refreshToken, initial: options.refreshTokens) else {
@@ -175,6 +179,7 @@ package final class SimulatorState: Sendable {
             let accessToken = storage.tokens.issueAccessToken(lifetime: options.accessTokenLifetime, now: now)
             let rotated = options.rotateRefreshTokens ? storage.tokens.rotateRefreshToken(refreshToken) : nil
             storage.refreshCount += 1
+            storage.refreshesByClient[clientID, default: 0] += 1
             return .issued(accessToken: accessToken, refreshToken: rotated)
         }
     }

@@ -30,7 +30,7 @@ enum TokenEndpoint {
             guard let refreshToken = body["refreshToken"]?.stringValue else {
                 return Self.error(.badRequest, "invalid_request", "refreshToken is required for the refresh_token grant")
             }
-            return await Self.refresh(refreshToken, options: options, state: state)
+            return await Self.refresh(refreshToken, clientID: clientID, options: options, state: state)
         case Self.deviceCodeGrantType:
             guard let deviceCode = body["deviceCode"]?.stringValue else {
                 return Self.error(.badRequest, "invalid_request", "deviceCode is required for the device_code grant")
@@ -41,9 +41,9 @@ enum TokenEndpoint {
         }
     }
 
-    private static func refresh(_ refreshToken: String, options: SimulatorOptions, state: SimulatorState) async -> Response {
+    private static func refresh(_ refreshToken: String, clientID: String, options: SimulatorOptions, state: SimulatorState) async -> Response {
         guard options.tokenDelay > .zero else {
-            switch state.refresh(refreshToken, options: options) {
+            switch state.refresh(refreshToken, clientID: clientID, options: options) {
             case .invalidGrant:
                 return Self.error(.badRequest, "invalid_grant", "Invalid refresh token provided")
             case .issued(let accessToken, let rotated):
@@ -56,7 +56,7 @@ enum TokenEndpoint {
         state.refreshStarted()
         try? await Task.sleep(for: options.tokenDelay)
         state.refreshFinished()
-        switch state.refresh(refreshToken, options: options) {
+        switch state.refresh(refreshToken, clientID: clientID, options: options) {
         case .invalidGrant:
             return Self.error(.badRequest, "invalid_grant", "Invalid refresh token provided")
         case .issued(let accessToken, let rotated):

@@ -19,6 +19,8 @@ struct SimulateCommand: AsyncParsableCommand {
     @Flag(help: "Rotate refresh tokens on each refresh, as the real service may.") var rotateRefreshTokens = false
     @Option(help: "Default reply: short or realistic (~1,250 characters in ~110 frames).") var reply: String = "short"
     @Option(help: "Pause between frames, in milliseconds.") var frameDelayMs = 0
+    @Option(help: "Network writes: split (odd-sized pieces that cut frames, the default) or frames (one write per frame, as the real service streams).")
+    var writes: String = "split"
     @Option(help: "Device login: seconds between polls the client is told to keep (interval).") var deviceInterval = 1
     @Option(help: "Device login: seconds a device code stays valid (expiresIn).") var deviceCodeLifetime = 600
     @Option(
@@ -32,13 +34,14 @@ struct SimulateCommand: AsyncParsableCommand {
         LoggingBootstrap.bootstrap(level: "info", format: "text")
         let logger = Logger(label: "q2api.simulator")
         guard let defaultReply = DefaultReply(rawValue: reply) else { throw ValidationError("--reply must be short or realistic") }
+        guard let writePattern = WritePattern(rawValue: writes) else { throw ValidationError("--writes must be split or frames") }
         guard deviceInterval >= 0, deviceCodeLifetime >= 0, (autoApproveDeviceAfter ?? 0) >= 0 else {
             throw ValidationError("--device-interval, --device-code-lifetime and --auto-approve-device-after must not be negative")
         }
         let options = SimulatorOptions(
             clientID: clientId, clientSecret: clientSecret, refreshTokens: refreshTokens, accessTokenLifetime: tokenLifetime,
             rotateRefreshTokens: rotateRefreshTokens, frameDelay: .milliseconds(frameDelayMs), defaultReply: defaultReply,
-            deviceInterval: deviceInterval, deviceCodeLifetime: deviceCodeLifetime, autoApproveDeviceAfterPolls: autoApproveDeviceAfter,
+            writes: writePattern, deviceInterval: deviceInterval, deviceCodeLifetime: deviceCodeLifetime, autoApproveDeviceAfterPolls: autoApproveDeviceAfter,
             enforceSlowDown: !noSlowDown, tokenDelay: .milliseconds(max(0, tokenDelayMs)))
         let app = QSimulator.application(
             options: options, state: SimulatorState(), host: host, port: port, logger: logger,

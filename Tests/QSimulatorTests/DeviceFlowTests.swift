@@ -359,6 +359,7 @@ struct DeviceFlowClientTests {
                 logger: Simulator.logger)
             #expect(!refreshed.accessToken.isEmpty)
             #expect(state.refreshCount == 1)
+            #expect(state.refreshesByClient == [registration.clientID: 1])
         }
     }
 

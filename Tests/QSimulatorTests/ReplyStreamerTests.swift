@@ -57,6 +57,18 @@ struct ReplyStreamerTests {
         #expect(count == 21)
     }
 
+    @Test("with writes: frames, each frame is exactly one write")
+    func wholeFrames() async throws {
+        let script = try self.script(frames: 20)
+        let recorder = RecordingWriter()
+        var writer: any ResponseBodyWriter = recorder
+        try await ReplyStreamer.play(script, state: SimulatorState(), writes: .frames, writer: &writer)
+        #expect(recorder.finished)
+        var frames: [ByteBuffer] = []
+        for case .frame(let frame) in script.steps { frames.append(frame) }
+        #expect(recorder.writes == frames)
+    }
+
     @Test("with a frame delay every frame is delivered whole before the pause")
     func flushBeforePause() async throws {
         var script = try self.script(frames: 3)
