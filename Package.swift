@@ -11,7 +11,13 @@ let package = Package(
     name: "q2api",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "q2api", targets: ["q2api"])
+        .executable(name: "q2api", targets: ["q2api"]),
+        // Light libraries for the Benchmarks/ and Fuzz/ packages, which depend on this one by path.
+        .library(name: "EventStream", targets: ["EventStream"]),
+        .library(name: "ProxyModels", targets: ["ProxyModels"]),
+        .library(name: "Translation", targets: ["Translation"]),
+        .library(name: "SSE", targets: ["SSE"]),
+        .library(name: "Accounts", targets: ["Accounts"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
@@ -86,7 +92,8 @@ let package = Package(
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
-            ]
+            ],
+            resources: [.embedInCode("OpenAPI/openapi.yaml")]  // served at GET /openapi.yaml (OpenAPIController)
         ),
         // A faithful Amazon Q + OIDC stand-in for tests, demos and benchmarks.
         .target(
@@ -143,6 +150,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),  // OpenAPIDocumentTests parses openapi.yaml
             ]
         ),
     ]

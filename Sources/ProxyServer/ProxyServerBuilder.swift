@@ -10,6 +10,7 @@ package enum ProxyServerBuilder {
     package static func router(runtime: ProxyRuntime) -> Router<ProxyRequestContext> {
         let router = Router(context: ProxyRequestContext.self)
         router.add(middleware: RequestIDMiddleware(logger: runtime.logger, metrics: runtime.metrics))
+        OpenAPIController().addRoutes(to: router)  // before the API-key middleware, which applies only to routes added after it: public
         router.add(middleware: APIKeyMiddleware(runtime: runtime))
         HealthController(runtime: runtime).addRoutes(to: router)
         MetricsController(runtime: runtime).addRoutes(to: router)
