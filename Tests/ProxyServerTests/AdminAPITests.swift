@@ -55,6 +55,16 @@ struct AdminAPITests {
         }
     }
 
+    @Test("an unknown admin route answers 404 in the admin API's error shape, not Claude's")
+    func unknownAdminRoute() async throws {
+        try await withProxy(extraYAML: adminYAML) { harness in
+            let reply = try await harness.get("/v2/nope", headers: admin)
+            #expect(reply.status == 404)
+            #expect(errorType(reply) == "not_found")
+            #expect(reply.json?["type"] == nil, "no Claude envelope: \(reply.body)")
+        }
+    }
+
     @Test("a missing or wrong admin key is 401; an API key is not an admin key")
     func authentication() async throws {
         try await withProxy(extraYAML: adminYAML) { harness in

@@ -29,6 +29,17 @@ package struct RequestIDMiddleware: RouterMiddleware {
             response = try error.response(from: request, context: context)
         } catch let error as AdminError {
             response = try error.response(from: request, context: context)
+        } catch let error as HTTPError where request.uri.path.hasPrefix("/v2/") {
+            // An unknown admin route (or method): the admin API's own shape, as for its known routes.
+            let admin: AdminError =
+                switch error.status.code {
+                case 404: .notFound("no route for \(request.method.rawValue) \(request.uri.path)")
+                case 405: AdminError(.methodNotAllowed, "method_not_allowed", "method \(request.method.rawValue) is not allowed on \(request.uri.path)")
+                case 413: AdminError(.contentTooLarge, "request_too_large", "request body too large")
+                case 400..<500: AdminError(error.status, "invalid_request", error.body ?? "bad request")
+                default: AdminError(.internalServerError, "internal_error", error.body ?? "internal error")
+                }
+            response = try admin.response(from: request, context: context)
         } catch let error as HTTPError {
             let claude: ClaudeError =
                 switch error.status.code {
