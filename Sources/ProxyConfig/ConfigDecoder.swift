@@ -29,7 +29,7 @@ final class ConfigDecoder {
         "strategy", "retries", "max_errors", "error_window", "cooldown", "max_cooldown", "affinity_ttl",
     ]
     static let refreshKeys = ["before_expiry", "jitter"]
-    static let limitsKeys = ["max_body", "context_tokens"]
+    static let limitsKeys = ["max_body", "context_tokens", "body_timeout"]
     static let logKeys = ["level", "format"]
     static let secretAccountKeys = ["client_id", "client_secret", "refresh_token"]
     static let accountKeys = [
@@ -423,6 +423,9 @@ final class ConfigDecoder {
         }
         if let field = map["context_tokens"], let value = self.reader.int(field, minimum: 1) {
             limits.contextTokens = value
+        }
+        if let field = map["body_timeout"], let value = self.reader.duration(field, minimum: .seconds(1)) {
+            limits.bodyTimeout = value
         }
         return limits
     }

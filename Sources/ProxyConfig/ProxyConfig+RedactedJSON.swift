@@ -33,7 +33,10 @@ extension ProxyConfig {
             "refresh": ["before_expiry": duration(refresh.beforeExpiry), "jitter": duration(refresh.jitter)],
             "state_dir": .string(stateDirectory),
             "shard": ["index": .int(shard.index), "count": .int(shard.count)],
-            "limits": ["max_body": .string(SizeSyntax.format(limits.maxBody)), "context_tokens": .int(limits.contextTokens)],
+            "limits": [
+                "max_body": .string(SizeSyntax.format(limits.maxBody)), "context_tokens": .int(limits.contextTokens),
+                "body_timeout": duration(limits.bodyTimeout),
+            ],
             "log": ["level": .string(log.level.rawValue), "format": .string(log.format.rawValue)],
             "accounts": .array(
                 accounts.map { account in

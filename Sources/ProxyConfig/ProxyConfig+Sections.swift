@@ -165,10 +165,14 @@ extension ProxyConfig {
         package var maxBody: Int
         /// `context_tokens`: the context window size reported to clients and used for trimming.
         package var contextTokens: Int
+        /// `body_timeout`: the longest a request body may take to arrive once its headers have; a client that
+        /// trickles or stalls its body gets a 408 and loses the connection instead of holding it.
+        package var bodyTimeout: Duration
 
-        package init(maxBody: Int = 20 * 1024 * 1024, contextTokens: Int = 200_000) {
+        package init(maxBody: Int = 20 * 1024 * 1024, contextTokens: Int = 200_000, bodyTimeout: Duration = .seconds(60)) {
             self.maxBody = maxBody
             self.contextTokens = contextTokens
+            self.bodyTimeout = bodyTimeout
         }
     }
 }

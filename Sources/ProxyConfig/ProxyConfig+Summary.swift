@@ -59,7 +59,7 @@ extension ProxyConfig {
         )
         lines.append("state_dir: \(self.stateDirectory)")
         lines.append(
-            "limits: max_body \(SizeSyntax.format(self.limits.maxBody)), context_tokens \(self.limits.contextTokens)"
+            "limits: max_body \(SizeSyntax.format(self.limits.maxBody)), context_tokens \(self.limits.contextTokens), body_timeout \(DurationSyntax.format(self.limits.bodyTimeout))"
         )
         lines.append("log: \(self.log.level.rawValue), \(self.log.format.rawValue)")
 

@@ -115,4 +115,29 @@ struct FaultToleranceTests {
             #expect(took < .seconds(1), "took \(took)")
         }
     }
+
+    @Test("a client that trickles its body gets a 408 in its dialect's shape at limits.body_timeout, and the connection closes")
+    func tricklingBody() async throws {
+        try await withProxy(extraYAML: "limits: {body_timeout: 1s}") { harness in
+            let port = try #require(Int(harness.baseURL.split(separator: ":").last ?? ""))
+            for (path, marker) in [("/v1/messages", "\"timeout_error\""), ("/v1/chat/completions", "\"error\"")] {
+                let (reply, took) = try await onOwnThread {
+                    let connection = try RawHTTPConnection(port: port, timeout: .seconds(15))
+                    let started = ContinuousClock.now
+                    try connection.send(
+                        "POST \(path) HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n"
+                            + "x-api-key: \(ProxyHarness.apiKey)\r\n\r\n{\"model\":")
+                    // Everything until the server closes the connection (recv returns 0), or the 15 s receive timeout.
+                    let reply = try connection.receive(until: "\u{0}")
+                    return (reply, started.duration(to: .now))
+                }
+                #expect(reply.hasPrefix("HTTP/1.1 408"), "\(path): \(reply.prefix(200))")
+                #expect(reply.contains(marker), "\(path): \(reply)")
+                #expect(reply.lowercased().contains("connection: close"))
+                #expect(took < .seconds(10), "\(path): the connection stayed open \(took)")
+            }
+            // The server still serves.
+            #expect(try await harness.post("/v1/messages", claudeRequest("hi")).status == 200)
+        }
+    }
 }

@@ -18,7 +18,7 @@ struct ChatCompletionsController: Sendable {
         let settings = runtime.settings
         var context = context
         context.dialect = .openAI  // as the dialect middleware decided for this path; every error here is in OpenAI's shape
-        let decoded = try await RequestReading.decoded(request, context: context, limit: settings.maxBodyBytes, OpenAIRequestDecoder.decode)
+        let decoded = try await RequestReading.decoded(request, context: context, limit: settings.maxBodyBytes, timeout: settings.bodyTimeout, OpenAIRequestDecoder.decode)
         let exchange = try await ReplyExchange.start(
             decoded.conversation, runtime: runtime, settings: settings, dialect: .openAI, requestID: context.requestID,
             routing: ExchangeRouting(request, context: context))

@@ -23,7 +23,7 @@ package struct MessagesController: Sendable {
 
     @Sendable func countTokens(_ request: Request, context: ProxyRequestContext) async throws -> Response {
         let settings = runtime.settings
-        let body = try await RequestReading.json(request, context: context, limit: settings.maxBodyBytes)
+        let body = try await RequestReading.json(request, context: context, limit: settings.maxBodyBytes, timeout: settings.bodyTimeout)
         // count_tokens needs no max_tokens; give the decoder one so the same validation applies.
         let withMax = body["max_tokens"] == nil ? body.setting("max_tokens", to: 1) : body
         let conversation: Conversation
@@ -40,7 +40,7 @@ package struct MessagesController: Sendable {
 
     @Sendable func messages(_ request: Request, context: ProxyRequestContext) async throws -> Response {
         let settings = runtime.settings
-        let conversation = try await RequestReading.decoded(request, context: context, limit: settings.maxBodyBytes, ClaudeRequestDecoder.decode)
+        let conversation = try await RequestReading.decoded(request, context: context, limit: settings.maxBodyBytes, timeout: settings.bodyTimeout, ClaudeRequestDecoder.decode)
         let exchange = try await ReplyExchange.start(
             conversation, runtime: runtime, settings: settings, dialect: .claude, requestID: context.requestID,
             routing: ExchangeRouting(request, context: context))

@@ -14,11 +14,12 @@ import Translation
 
 /// Body reading shared by the API controllers: size limit, JSON parsing, errors in the dialect's shape.
 enum RequestReading {
-    static func json(_ request: Request, context: ProxyRequestContext, limit: Int) async throws -> JSONValue {
-        var request = request
+    static func json(_ request: Request, context: ProxyRequestContext, limit: Int, timeout: Duration) async throws -> JSONValue {
         let buffer: ByteBuffer
         do {
-            buffer = try await request.collectBody(upTo: limit)
+            buffer = try await BodyCollection.collect(request, upTo: limit, within: timeout, connection: context.connection)
+        } catch .timedOut {
+            throw ProxyHTTPError(.init(type: "timeout_error", status: 408, message: BodyCollection.timeoutMessage), dialect: context.dialect, requestID: context.requestID)
         } catch {
             throw ProxyHTTPError(
                 .requestTooLarge("request body is larger than the configured limit of \(limit) bytes"), dialect: context.dialect,
@@ -35,9 +36,9 @@ enum RequestReading {
 
     /// The body read as JSON and decoded by a dialect's decoder; its `RequestError` becomes a 400 (or 404) in the dialect's shape.
     static func decoded<Decoded>(
-        _ request: Request, context: ProxyRequestContext, limit: Int, _ decode: (JSONValue) throws(RequestError) -> Decoded
+        _ request: Request, context: ProxyRequestContext, limit: Int, timeout: Duration, _ decode: (JSONValue) throws(RequestError) -> Decoded
     ) async throws -> Decoded {
-        let body = try await json(request, context: context, limit: limit)
+        let body = try await json(request, context: context, limit: limit, timeout: timeout)
         do {
             return try decode(body)
         } catch {

@@ -24,6 +24,8 @@ package struct ProxyHTTPError: Error, HTTPResponseError {
     package func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers: HTTPFields = [.contentType: "application/json", HTTPField.Name("request-id")!: requestID]
         if let retryAfter = claude.retryAfter { headers[.retryAfter] = String(retryAfter) }
+        // A 408 leaves the rest of the body unread: the connection cannot carry another request.
+        if claude.status == 408 { headers[.connection] = "close" }
         let body: JSONValue
         switch dialect {
         case .claude: body = claude.body(requestID: requestID)
