@@ -298,3 +298,90 @@ def own_server(env: Env, tmp_path: Path, request: pytest.FixtureRequest) -> Iter
 def pytest_configure(config: pytest.Config) -> None:
     # The SDK warns on every call with a dated model name; the suite uses one on purpose (Claude Code does).
     config.addinivalue_line("filterwarnings", r"ignore:The model .* is deprecated:DeprecationWarning")
+
+
+# ---------------------------------------------------------------------------------------------
+# Processes of one's own, with their pids (client-fault and soak tests)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Spawned:
+    """A `q2api simulate` or `q2api serve` started by a test: its process, base URL, port and log."""
+
+    process: subprocess.Popen
+    url: str
+    port: int
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def rss_kib(pid: int) -> int:
+    """The resident set size of a process (VmRSS in /proc/<pid>/status), in KiB."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for pid {pid}")
+
+
+class Spawner:
+    """Starts simulators and servers in `directory`; `stop()` ends them (SIGTERM, then SIGKILL).
+
+    `simulator(*args)` runs `q2api simulate` on a free port with extra arguments; `server(config)` runs
+    `q2api serve` with the YAML that `config(port)` returns (written to `<directory>/<name>-<port>.yaml`, so a
+    relative `state_dir` lands in `directory`). Both wait until the process answers and return a `Spawned`."""
+
+    def __init__(self, binary: str, directory: Path) -> None:
+        self.binary = binary
+        self.directory = directory
+        self.started: list[Spawned] = []
+
+    def _start(self, name: str, argv: list[str], health: str, port: int) -> Spawned:
+        log = self.directory / f"{name}-{port}.log"
+        with open(log, "wb") as out:
+            process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        spawned = Spawned(process, f"http://127.0.0.1:{port}", port, log)
+        self.started.append(spawned)
+        wait_for_url(spawned.url + health, process, log)
+        return spawned
+
+    def simulator(self, *args: str) -> Spawned:
+        port = free_port()
+        return self._start("simulate", [self.binary, "simulate", "--port", str(port), *args], "/__sim/state", port)
+
+    def server(self, config: Callable[[int], str], name: str = "serve") -> Spawned:
+        port = free_port()
+        (self.directory / f"{name}-{port}.yaml").write_text(config(port))
+        return self._start(name, [self.binary, "serve", "-c", str(self.directory / f"{name}-{port}.yaml")], "/healthz", port)
+
+    def stop(self) -> None:
+        for spawned in reversed(self.started):
+            stop_process(spawned.process, timeout=10)
+
+    def print_logs(self, lines: int = 200) -> None:
+        for spawned in self.started:
+            tail = "\n".join(spawned.log_text().splitlines()[-lines:])
+            print(f"----- {spawned.log.name} (last {lines} lines) -----\n{tail}")
+
+
+@pytest.fixture
+def spawn(env: Env, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Spawner]:
+    """A `Spawner` in the test's tmp_path; its processes are stopped afterwards and their logs printed on failure."""
+    if not env.bin:
+        pytest.skip("Q2API_BIN is not set")
+    spawner = Spawner(env.bin, tmp_path)
+    yield spawner
+    spawner.stop()
+    call_report = getattr(request.node, "report_call", None)
+    if call_report is not None and call_report.failed:
+        spawner.print_logs()
