@@ -9,7 +9,7 @@ import Synchronization
 /// instead of growing memory. A keep-alive timer marks a `tick` here too, so the writer waits on one thing.
 package final class ReplyChannel: Sendable {
     /// Messages the pump may run ahead of the writer. Each is one network read's worth of events.
-    package static let defaultCapacity = 16
+    package static let defaultCapacity = 4
 
     /// What the writer gets from one wait: every unread message, and whether the keep-alive timer fired.
     package struct Batch: Sendable {
