@@ -23,6 +23,7 @@ extension ServerSettings {
             },
             configGeneration: generation,
             configPath: config.sourcePath)
+        self.bodyTimeout = config.limits.bodyTimeout
         self.adminKeys = config.adminKeys.map(\.value)
         self.adminOpenOnLoopback = config.adminOpenOnLoopback
         self.console = config.console

@@ -38,6 +38,8 @@ package struct ServerSettings: Sendable {
     /// `console`.
     package var console = true
     package var maxBodyBytes: Int
+    /// `limits.body_timeout`: how long a request body may take to arrive.
+    package var bodyTimeout: Duration = .seconds(60)
     package var maxInputTokens: Int
     package var retries: Int
     package var upstreamEndpoint: String
