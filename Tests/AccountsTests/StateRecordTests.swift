@@ -56,6 +56,15 @@ struct StateRecordTests {
         #expect(account.contains(#""profile_arn":null,"enabled":true,"weight":1}"#))
     }
 
+    @Test("a timestamp read from a file is written back with the same milliseconds")
+    func timestampRoundTrip() throws {
+        for text in ["2026-12-06T10:00:16.359Z", "2026-12-06T10:00:16.001Z", "2026-12-06T10:00:16.999Z", "2026-12-06T10:00:16.000Z", "1999-01-01T00:00:00.123Z"] {
+            let date = try #require(StateTimestamp.parse(text))
+            #expect(StateTimestamp.format(date) == text)
+        }
+        #expect(StateTimestamp.format(Date(timeIntervalSince1970: 1.9996)) == "1970-01-01T00:00:02.000Z")
+    }
+
     @Test("an unknown type is skipped; timestamps without milliseconds are accepted")
     func unknownAndLenient() throws {
         #expect(try StateRecord.decode(line: Array(#"{"ts":"2025-01-01T00:00:00Z","type":"future","x":[1]}"#.utf8)) == nil)
