@@ -1,3 +1,10 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import NIOCore
 
 /// Decodes AWS event-stream frames (AMAZON_Q.md §4) from bytes that arrive in arbitrary pieces.
@@ -235,12 +242,28 @@ private struct HeaderReader {
     }
 }
 
+/// Header names and values Amazon Q sends on nearly every frame (AMAZON_Q.md §4), as bytes to compare with and
+/// the string to hand out.
+private let knownHeaderStrings: [(bytes: StaticString, string: String)] = [
+    ("assistantResponseEvent", "assistantResponseEvent"), ("messageMetadataEvent", "messageMetadataEvent"),
+    ("application/json", "application/json"), (":content-type", ":content-type"), (":message-type", ":message-type"),
+    (":event-type", ":event-type"), ("toolUseEvent", "toolUseEvent"), ("event", "event"),
+]
+
 /// The bytes as a string, or `nil` if they are not valid UTF-8.
 ///
 /// Header names and values are ASCII in practice, and ASCII is always valid UTF-8. Checking for that first
 /// skips `String(validating:as:)`, which looks up generic metadata on every call and was the largest cost
 /// of decoding a typical small frame.
 private func validatedString(_ bytes: UnsafeRawBufferPointer) -> String? {
+    // The few strings every Amazon Q frame repeats come back as literals: no allocation, no validation.
+    // (`assistantResponseEvent` and `application/json` are too long for an inline small string, so building
+    // them was two mallocs a frame.)
+    if let base = bytes.baseAddress {
+        for known in knownHeaderStrings where known.bytes.utf8CodeUnitCount == bytes.count {
+            if memcmp(known.bytes.utf8Start, base, bytes.count) == 0 { return known.string }
+        }
+    }
     if bytes.allSatisfy({ $0 < 0x80 }) {
         return String(decoding: bytes, as: UTF8.self)
     }
