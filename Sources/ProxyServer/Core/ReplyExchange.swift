@@ -137,7 +137,8 @@ struct ReplyExchange: Sendable {
                 var buffer = ByteBuffer()
                 framing.appendOpening(to: &buffer)
                 try await writer.write(buffer)
-                try await Self.streamEvents(channel, framing: &framing, pingInterval: pingInterval, writer: &writer, recorder: recorder)
+                try await Self.streamEvents(
+                    channel, framing: &framing, pingInterval: pingInterval, writer: &writer, recorder: recorder, eventLoop: connection?.eventLoop)
                 try await writer.finish(nil)
             })
     }
@@ -146,15 +147,26 @@ struct ReplyExchange: Sendable {
     /// keep-alive whenever the upstream has been silent for `pingInterval`.
     static func streamEvents<Framing: ReplyStreamFraming>(
         _ channel: ReplyChannel, framing: inout Framing, pingInterval: Duration, writer: inout any ResponseBodyWriter,
-        recorder: AccessLogRecorder? = nil
+        recorder: AccessLogRecorder? = nil, eventLoop: (any EventLoop)? = nil
     ) async throws {
-        let ticker = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: pingInterval)
-                channel.tick()
+        // The keep-alive timer: on the connection's event loop when there is one, because a cancelled
+        // `Task.sleep` stays scheduled until its deadline, so every finished stream would leave one behind for
+        // up to `pingInterval`.
+        let interval = TimeAmount(pingInterval)
+        let ticker: RepeatedTask? = eventLoop?.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in channel.tick() }
+        let sleeper: Task<Void, Never>? =
+            ticker != nil
+            ? nil
+            : Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: pingInterval)
+                    channel.tick()
+                }
             }
+        defer {
+            ticker?.cancel()
+            sleeper?.cancel()
         }
-        defer { ticker.cancel() }
         var lastWrite = ContinuousClock.now
         var buffer = ByteBuffer()
         var finished = false
