@@ -106,6 +106,33 @@ struct FaultToleranceTests {
         }
     }
 
+    @Test("a client that hangs up before the first reply event: the exchange is cancelled, the account released")
+    func clientHangsUpBeforeTheFirstEvent() async throws {
+        for stream in [true, false] {
+            try await withProxy { harness in
+                let port = try #require(Int(harness.baseURL.split(separator: ":").last ?? ""))
+                let body = claudeRequest("hi [[sim:hold]]", stream: stream)
+                let gaveUp = try await onOwnThread {
+                    let connection = try RawHTTPConnection(port: port)
+                    try connection.post("/v1/messages", json: body, headers: [("x-api-key", ProxyHarness.apiKey)])
+                    Thread.sleep(forTimeInterval: 0.3)  // the upstream holds before its first event: nothing is sent yet
+                    connection.hangUp()
+                    return ContinuousClock.now
+                }
+                try await harness.eventuallyAsync("the account has no request in flight") {
+                    try await health(harness)["in_flight"] as? Int == 0
+                }
+                let took = gaveUp.duration(to: .now)
+                #expect(took < .seconds(1), "stream: \(stream), took \(took)")
+                harness.simulator.releaseHeld()
+                try await harness.eventually("the upstream stream is released", timeout: .seconds(5)) { harness.simulator.openStreams == 0 }
+                // Nothing is stuck: the account serves the next request.
+                #expect(try await harness.post("/v1/messages", claudeRequest("hi")).status == 200)
+                #expect(try await health(harness)["in_flight"] as? Int == 0)
+            }
+        }
+    }
+
     @Test("a client that hangs up mid-stream: the upstream stream is closed at once")
     func clientHangsUpMidStream() async throws {
         try await withProxy { harness in

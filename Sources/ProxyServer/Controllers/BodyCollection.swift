@@ -27,23 +27,35 @@ enum BodyCollection {
             var request = request
             return try await request.collectBody(upTo: limit)
         }
-        let timedOut = Atomic(false)
+        // Who came first, the body or the deadline: decided once, so a body that completes as the timer fires is
+        // either served (and the connection left alone) or refused with the 408, never both.
+        let outcome = Atomic<Int>(Outcome.pending)
         let timer = connection.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
-            timedOut.store(true, ordering: .relaxed)
+            guard outcome.compareExchange(expected: Outcome.pending, desired: Outcome.timedOut, ordering: .relaxed).exchanged else { return }
             collecting.cancel()
             // If the body stream does not end on cancellation, the closed connection ends it.
             connection.eventLoop.scheduleTask(in: .seconds(2)) { connection.close(promise: nil) }
         }
         defer { timer.cancel() }
+        let body: ByteBuffer
         do {
-            return try await withTaskCancellationHandler {
+            body = try await withTaskCancellationHandler {
                 try await collecting.value
             } onCancel: {
                 collecting.cancel()
             }
         } catch {
-            throw timedOut.load(ordering: .relaxed) ? .timedOut : .tooLarge
+            let won = outcome.compareExchange(expected: Outcome.pending, desired: Outcome.done, ordering: .relaxed).exchanged
+            throw won ? .tooLarge : .timedOut
         }
+        guard outcome.compareExchange(expected: Outcome.pending, desired: Outcome.done, ordering: .relaxed).exchanged else { throw .timedOut }
+        return body
+    }
+
+    private enum Outcome {
+        static let pending = 0
+        static let done = 1
+        static let timedOut = 2
     }
 
     /// The 408 a late body gets, in the dialect's shape (see ``ProxyHTTPError``).

@@ -80,16 +80,19 @@ struct ExchangeRouting: Sendable {
     var sessionKey: String?
     /// `x-q2api-account`, honoured only for requests authenticated with an admin key.
     var pinnedAccount: String?
+    /// The client's connection: its hang-up cancels the exchange from the start, before the first reply event.
+    var connection: (any Channel)?
 
-    init(sessionKey: String? = nil, pinnedAccount: String? = nil) {
+    init(sessionKey: String? = nil, pinnedAccount: String? = nil, connection: (any Channel)? = nil) {
         self.sessionKey = sessionKey
         self.pinnedAccount = pinnedAccount
+        self.connection = connection
     }
 
     init(_ request: Request, context: ProxyRequestContext) {
         let session = request.headers[Self.sessionHeader].flatMap { $0.isEmpty ? nil : String($0.prefix(256)) }
         let pinned = context.isAdmin ? request.headers[Self.accountHeader].flatMap { $0.isEmpty ? nil : $0 } : nil
-        self.init(sessionKey: session, pinnedAccount: pinned)
+        self.init(sessionKey: session, pinnedAccount: pinned, connection: context.connection)
     }
 
     static let sessionHeader = HTTPField.Name("x-claude-code-session-id")!

@@ -112,15 +112,20 @@ package final class ReplyChannel: Sendable {
         return nil
     }
 
-    /// The writer is gone: later `send`s return false at once, and a pump waiting for room is woken.
+    /// The writer is gone (or the client hung up): later `send`s return false at once, a pump waiting for room
+    /// is woken, and so is a writer waiting for messages (it gets nil).
     package func close() {
-        let producer = state.withLock { state in
+        let (producer, consumer) = state.withLock { state in
             state.closed = true
             state.buffer.removeAll()
-            defer { state.producer = nil }
-            return state.producer
+            defer {
+                state.producer = nil
+                state.consumer = nil
+            }
+            return (state.producer, state.consumer)
         }
         producer?.resume()
+        consumer?.resume()
     }
 
     /// The writer called `close()`.
@@ -129,7 +134,7 @@ package final class ReplyChannel: Sendable {
     private func take(upTo limit: Int) async -> Batch? {
         while true {
             let (batch, finished, producer) = state.withLock { state -> (Batch?, Bool, CheckedContinuation<Void, Never>?) in
-                guard !state.buffer.isEmpty || state.ticked else { return (nil, state.finished, nil) }
+                guard !state.buffer.isEmpty || state.ticked else { return (nil, state.finished || state.closed, nil) }
                 var messages: [PumpMessage]
                 if limit >= state.buffer.count {
                     messages = []
@@ -154,7 +159,7 @@ package final class ReplyChannel: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let now = state.withLock { state -> Bool in
-                    if !state.buffer.isEmpty || state.ticked || state.finished || Task.isCancelled { return true }
+                    if !state.buffer.isEmpty || state.ticked || state.finished || state.closed || Task.isCancelled { return true }
                     state.consumer = continuation
                     return false
                 }

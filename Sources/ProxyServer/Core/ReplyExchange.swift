@@ -30,6 +30,8 @@ struct ReplyExchange: Sendable {
     let requestID: String
     /// The request's access-log recorder (model, account, first token, usage).
     let recorder: AccessLogRecorder?
+    /// Cancels the exchange when the client hangs up, from before the first reply event to the end of the reply.
+    let hangup: ConnectionHangups.Registration?
 
     func fail(_ error: ClaudeError) -> ProxyHTTPError {
         ProxyHTTPError(error, dialect: dialect, requestID: requestID)
@@ -77,24 +79,36 @@ struct ReplyExchange: Sendable {
         pump.sessionKey = routing.sessionKey ?? conversation.sessionKey
         pump.pinnedAccount = routing.pinnedAccount
         let (channel, task) = pump.start()
+        // A client that hangs up cancels the pump (and so the upstream request) right away, also while the first
+        // reply event is awaited or when the response never gets to be written: the registration lives until the
+        // reply's end (`finishReply`) or the connection's.
+        let hangup = routing.connection.map { connection in
+            ConnectionHangups.shared.onHangup(of: connection) {
+                task.cancel()
+                channel.close()
+            }
+        }
 
         // The first message decides the status: a failure before any content is a real HTTP error.
         guard let first = await channel.next() else {
+            hangup.map(ConnectionHangups.shared.cancel)
             task.cancel()
             throw fail(.api("the upstream exchange ended without a reply"))
         }
         if case .failed(let error) = first {
+            hangup.map(ConnectionHangups.shared.cancel)
             task.cancel()
             throw fail(error)
         }
         if case .opened(let account) = first { recorder?.update { $0.account = account } }
         return ReplyExchange(
             conversation: conversation, plan: plan, pump: pump, channel: channel, task: task, dialect: dialect, requestID: requestID,
-            recorder: recorder)
+            recorder: recorder, hangup: hangup)
     }
 
     /// The whole reply, for a non-streaming response; a failure in the middle of it is thrown.
     func collect() async throws(ProxyHTTPError) -> ReplyAccumulator {
+        defer { finishReply() }
         var reply = ReplyAccumulator()
         while let batch = await channel.drain() {
             for case .events(let events) in batch.messages {
@@ -108,16 +122,27 @@ struct ReplyExchange: Sendable {
         if let failure = reply.failure {
             throw fail(pump.clientError(for: failure))
         }
+        if Task.isCancelled || channel.isClosed {
+            // Cut short (the client hung up, or the server is stopping): not a whole reply.
+            throw fail(.api("the reply was interrupted"))
+        }
         return reply
+    }
+
+    /// The reply is over (written, refused or abandoned): forget the hang-up registration, release the pump.
+    func finishReply() {
+        hangup.map(ConnectionHangups.shared.cancel)
+        channel.close()
+        task.cancel()
     }
 
     /// The `text/event-stream` response that writes the reply as it comes.
     func streamResponse<Framing: ReplyStreamFraming>(
         _ framing: Framing, pingInterval: Duration, connection: (any Channel)? = nil
     ) -> Response {
+        let exchange = self
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("x-accel-buffering")!: "no"]
         let channel = channel
-        let task = task
         let recorder = recorder
         let metrics = pump.runtime.metrics
         recorder?.update { $0.stream = true }
@@ -125,12 +150,8 @@ struct ReplyExchange: Sendable {
             status: .ok, headers: headers,
             body: ResponseBody { writer in
                 metrics.streamStarted()
-                // A client that hangs up cancels the pump (and so the upstream request) right away.
-                let hangup = connection.map { ConnectionHangups.shared.onHangup(of: $0) { task.cancel() } }
                 defer {
-                    hangup.map(ConnectionHangups.shared.cancel)
-                    channel.close()
-                    task.cancel()
+                    exchange.finishReply()
                     metrics.streamFinished()
                 }
                 var framing = framing
