@@ -158,6 +158,29 @@ def iter_sse(response: httpx.Response) -> Iterator[SSEEvent]:
         yield SSEEvent(event, "\n".join(data))
 
 
+def parse_sse(text: str) -> list[tuple[str | None, str]]:
+    """(event, data) pairs of a whole text/event-stream body; comments skipped, multi-line data joined."""
+    events, event, data = [], None, []
+    for line in text.split("\n"):
+        line = line.rstrip("\r")
+        if line == "":
+            if event is not None or data:
+                events.append((event, "\n".join(data)))
+            event, data = None, []
+        elif line.startswith(":"):
+            continue
+        else:
+            field, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if field == "event":
+                event = value
+            elif field == "data":
+                data.append(value)
+    if event is not None or data:
+        events.append((event, "\n".join(data)))
+    return events
+
+
 def png_1x1() -> bytes:
     """A valid 1x1 RGBA PNG, built here so the suite ships no binary fixture."""
 

@@ -29,7 +29,7 @@ from typing import Any, Iterator
 import httpx
 import pytest
 
-from conftest import MODEL, Env, free_port, stop_process, wait_for_url, png_1x1_base64
+from conftest import MODEL, Env, free_port, parse_sse, stop_process, wait_for_url, png_1x1_base64
 
 SEED = 20261122
 CASES_PER_ENDPOINT = 110  # x 3 endpoints
@@ -413,35 +413,13 @@ def error_shape_problem(dialect: str, response: httpx.Response) -> str | None:
     return None
 
 
-def sse_events(text: str) -> list[tuple[str | None, str]]:
-    events, event, data = [], None, []
-    for line in text.split("\n"):
-        line = line.rstrip("\r")
-        if line == "":
-            if event is not None or data:
-                events.append((event, "\n".join(data)))
-            event, data = None, []
-        elif line.startswith(":"):
-            continue
-        else:
-            field, _, value = line.partition(":")
-            value = value[1:] if value.startswith(" ") else value
-            if field == "event":
-                event = value
-            elif field == "data":
-                data.append(value)
-    if event is not None or data:
-        events.append((event, "\n".join(data)))
-    return events
-
-
 def normal_reply_problem(endpoint: str, response: httpx.Response) -> str | None:
     """Why a 200 is not a normal reply, or None when it is."""
     content_type = response.headers.get("content-type", "")
     if "text/event-stream" in content_type:
         if endpoint == CLAUDE_COUNT:
             return "count_tokens answered with a stream"
-        events = sse_events(response.text)
+        events = parse_sse(response.text)
         if endpoint == CLAUDE_MESSAGES:
             names = [name for name, _ in events]
             if not names or names[0] != "message_start" or names[-1] != "message_stop":

@@ -42,7 +42,7 @@ from typing import Callable, Iterator
 import httpx
 import pytest
 
-from conftest import MODEL, Spawned, Spawner, rss_kib
+from conftest import MODEL, Spawned, Spawner, parse_sse, rss_kib
 
 KEY = "sk-soak"
 ADMIN_KEY = "adm-soak"
@@ -161,31 +161,9 @@ class Connection:
 # ---------------------------------------------------------------------------------------------
 
 
-def sse(data: bytes) -> list[tuple[str | None, str]]:
-    events, event, lines = [], None, []
-    for line in data.decode("utf-8").split("\n"):
-        line = line.rstrip("\r")
-        if line == "":
-            if event is not None or lines:
-                events.append((event, "\n".join(lines)))
-            event, lines = None, []
-        elif line.startswith(":"):
-            continue
-        else:
-            field, _, value = line.partition(":")
-            value = value[1:] if value.startswith(" ") else value
-            if field == "event":
-                event = value
-            elif field == "data":
-                lines.append(value)
-    if event is not None or lines:
-        events.append((event, "\n".join(lines)))
-    return events
-
-
 def stream_outcome(dialect: str, data: bytes) -> tuple[str, str]:
     """("complete" | "error" | "broken: ...", the text)."""
-    events = sse(data)
+    events = parse_sse(data.decode("utf-8"))
     if dialect == "claude":
         names = [name for name, _ in events]
         text = "".join(json.loads(d)["delta"].get("text", "") for n, d in events if n == "content_block_delta")

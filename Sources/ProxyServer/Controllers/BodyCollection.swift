@@ -18,11 +18,7 @@ enum BodyCollection {
         case timedOut
     }
 
-    static func collect(_ request: Request, upTo limit: Int, within timeout: Duration, connection: (any Channel)?) async throws(Failure) -> ByteBuffer {
-        guard let connection else {
-            var request = request
-            do { return try await request.collectBody(upTo: limit) } catch { throw .tooLarge }
-        }
+    static func collect(_ request: Request, upTo limit: Int, within timeout: Duration, connection: any Channel) async throws(Failure) -> ByteBuffer {
         let collecting = Task {
             var request = request
             return try await request.collectBody(upTo: limit)

@@ -32,7 +32,7 @@ struct ChatCompletionsController: Sendable {
                 OpenAICompletionAssembler.completion(reply, id: id, model: model, created: created, inputTokens: exchange.plan.inputTokens))
         }
         let encoder = OpenAIStreamEncoder(completionID: id, model: model, created: created, includeUsage: decoded.includeUsage)
-        return exchange.streamResponse(OpenAIStreamFraming(encoder: encoder), pingInterval: settings.pingInterval, connection: context.connection)
+        return exchange.streamResponse(OpenAIStreamFraming(encoder: encoder), pingInterval: settings.pingInterval)
     }
 }
 

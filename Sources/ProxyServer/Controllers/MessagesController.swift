@@ -52,7 +52,7 @@ package struct MessagesController: Sendable {
             let reply = try await exchange.collect()
             return Self.jsonResponse(ClaudeMessageAssembler(reply).message(id: encoder.messageID, model: model, inputTokens: inputTokens))
         }
-        return exchange.streamResponse(ClaudeStreamFraming(encoder: encoder), pingInterval: settings.pingInterval, connection: context.connection)
+        return exchange.streamResponse(ClaudeStreamFraming(encoder: encoder), pingInterval: settings.pingInterval)
     }
 
     static func jsonResponse(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {

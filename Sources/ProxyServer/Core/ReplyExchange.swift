@@ -32,6 +32,8 @@ struct ReplyExchange: Sendable {
     let recorder: AccessLogRecorder?
     /// Cancels the exchange when the client hangs up, from before the first reply event to the end of the reply.
     let hangup: ConnectionHangups.Registration?
+    /// The client's connection (its event loop runs the stream's keep-alive timer); nil in tests without one.
+    let connection: (any Channel)?
 
     func fail(_ error: ClaudeError) -> ProxyHTTPError {
         ProxyHTTPError(error, dialect: dialect, requestID: requestID)
@@ -103,7 +105,7 @@ struct ReplyExchange: Sendable {
         if case .opened(let account) = first { recorder?.update { $0.account = account } }
         return ReplyExchange(
             conversation: conversation, plan: plan, pump: pump, channel: channel, task: task, dialect: dialect, requestID: requestID,
-            recorder: recorder, hangup: hangup)
+            recorder: recorder, hangup: hangup, connection: routing.connection)
     }
 
     /// The whole reply, for a non-streaming response; a failure in the middle of it is thrown.
@@ -138,7 +140,7 @@ struct ReplyExchange: Sendable {
 
     /// The `text/event-stream` response that writes the reply as it comes.
     func streamResponse<Framing: ReplyStreamFraming>(
-        _ framing: Framing, pingInterval: Duration, connection: (any Channel)? = nil
+        _ framing: Framing, pingInterval: Duration
     ) -> Response {
         let exchange = self
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("x-accel-buffering")!: "no"]
@@ -159,7 +161,7 @@ struct ReplyExchange: Sendable {
                 framing.appendOpening(to: &buffer)
                 try await writer.write(buffer)
                 try await Self.streamEvents(
-                    channel, framing: &framing, pingInterval: pingInterval, writer: &writer, recorder: recorder, eventLoop: connection?.eventLoop)
+                    channel, framing: &framing, pingInterval: pingInterval, writer: &writer, recorder: recorder, eventLoop: exchange.connection?.eventLoop)
                 try await writer.finish(nil)
             })
     }
