@@ -108,6 +108,9 @@ extension ProxyConfig {
                     return .resolved(upstreamID: upstreamID, thinking: thinking)
                 }
             }
+            if let upstreamID = self.closestOfFamily(base) {
+                return .resolved(upstreamID: upstreamID, thinking: thinking)
+            }
             switch self.unknown {
             case .useDefault: return .fallback(upstreamID: self.defaultModel, thinking: thinking)
             case .reject: return .unknown
@@ -121,6 +124,39 @@ extension ProxyConfig {
                 return target
             }
             return self.available.first { $0.lowercased() == key }
+        }
+
+        /// The model families Anthropic names its models by.
+        static let families = ["opus", "sonnet", "haiku"]
+
+        /// For a name of a known family that no table lists (`claude-opus-5-5`, a model newer than this release), the
+        /// available model of the same family whose version is closest (the newer one on a tie). A haiku background
+        /// request then stays on haiku instead of spending the default model's quota.
+        func closestOfFamily(_ name: String) -> String? {
+            guard let (family, version) = Models.familyAndVersion(name) else { return nil }
+            let members = self.available.compactMap { id -> (id: String, version: Double)? in
+                guard let parsed = Models.familyAndVersion(id), parsed.family == family else { return nil }
+                return (id, parsed.version ?? 0)
+            }
+            guard let target = version else { return members.max { $0.version < $1.version }?.id }
+            return members.min { a, b in
+                let da = abs(a.version - target)
+                let db = abs(b.version - target)
+                return da == db ? a.version > b.version : da < db
+            }?.id
+        }
+
+        /// `claude-opus-5-5` → (opus, 5.5); `claude-sonnet-4.5` → (sonnet, 4.5); `claude-3-5-haiku` → (haiku, 3.5).
+        /// Date suffixes (8 digits) are not versions.
+        static func familyAndVersion(_ name: String) -> (family: String, version: Double?)? {
+            let parts = name.lowercased().split(whereSeparator: { $0 == "-" || $0 == "_" || $0 == " " }).map(String.init)
+            guard let family = families.first(where: { parts.contains($0) }) else { return nil }
+            let numbers = parts.flatMap { $0.split(separator: ".").map(String.init) }.filter { part in
+                !part.isEmpty && part.count < 4 && part.allSatisfy(\.isNumber)
+            }
+            guard let major = numbers.first.flatMap({ Double($0) }) else { return (family, nil) }
+            let minor = numbers.dropFirst().first.flatMap { Double($0) } ?? 0
+            return (family, major + minor / 10)
         }
 
         /// `name` without a trailing `-YYYYMMDD`, or `nil` if it has none.

@@ -18,7 +18,12 @@ enum AssistantEndpoint {
             guard target == SimulatorHeader.generateAssistantResponse else {
                 throw QServiceError.unknownOperation(target)
             }
-            try Self.checkAuthorization(request.headers[.authorization], state: state)
+            do {
+                try Self.checkAuthorization(request.headers[.authorization], state: state)
+            } catch {
+                state.recordAuthFailure()
+                return error.response()
+            }
 
             let buffer = try await request.body.collect(upTo: Self.maximumBodySize)
             let body: JSONValue
@@ -31,8 +36,11 @@ enum AssistantEndpoint {
             state.recordValidBody(body)
             if let rejection = assistantRequest.rejection { throw rejection }
 
-            switch try ReplyBuilder(request: assistantRequest, options: options).plan() {
+            let builder = ReplyBuilder(request: assistantRequest, options: options)
+            if builder.script.planStep != nil { state.recordPlanReply() }
+            switch try builder.plan() {
             case .failure(let error):
+                state.recordScriptedFailure()
                 return error.response()
             case .stream(let script):
                 var headers: HTTPFields = [.contentType: "application/vnd.amazon.eventstream"]
@@ -46,6 +54,7 @@ enum AssistantEndpoint {
                 )
             }
         } catch let error as QServiceError {
+            state.recordRejection(error)
             return error.response()
         }
     }

@@ -9,10 +9,25 @@ struct AssistantRequest: Sendable {
         var text: String
     }
 
+    /// One message of `conversationState.history`, reduced to what plans and `recall:` read.
+    struct PriorMessage: Sendable, Equatable {
+        enum Role: Sendable, Equatable {
+            case user
+            case assistant
+        }
+
+        var role: Role
+        /// A user message's `content` and then each tool result's text, separated by newlines; an assistant
+        /// message's `content`.
+        var text: String
+    }
+
     var conversationID: String
     /// `currentMessage.userInputMessage.content`.
     var content: String
     var toolResults: [ToolResult]
+    /// `conversationState.history`, oldest first.
+    var history: [PriorMessage] = []
     var modelID: String?
     /// A 400 the service gives for a well-formed body (content over the limit, an unknown model). It is
     /// kept apart from shape errors so that the body still counts as well-formed for

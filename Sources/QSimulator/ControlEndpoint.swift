@@ -11,6 +11,12 @@ enum ControlEndpoint {
             [
                 "openStreams": .int(state.openStreams),
                 "totalRequests": .int(state.totalRequests),
+                "rejectedRequests": .int(state.rejectedRequests),
+                "rejections": .array(state.rejections.map { .string($0) }),
+                "authFailures": .int(state.authFailures),
+                "scriptedFailures": .int(state.scriptedFailures),
+                "planReplies": .int(state.planReplies),
+                "requestsByProfile": .object(state.requestsByProfile.sorted { $0.key < $1.key }.map { JSONMember($0.key, .int($0.value)) }),
                 "refreshCount": .int(state.refreshCount),
                 "refreshesByClient": .object(state.refreshesByClient.sorted { $0.key < $1.key }.map { JSONMember($0.key, .int($0.value)) }),
                 "refreshesInFlight": .int(state.refreshesInFlight),

@@ -15,6 +15,8 @@ import NIOCore
 /// | `tool:NAME:{json}` | "Calling NAME." (unless text came first), then a tool call: start, the JSON in 3 raw fragments, `stop`. Several run in order; the text names them all, comma-separated |
 /// | `long:N` | N characters of lorem ipsum in 12-character events |
 /// | `echo` | the text between `--- USER MESSAGE BEGIN ---\n` and `\n--- USER MESSAGE END ---`, or the whole content |
+/// | `recall:NEEDLE` | "Recalled from the history: NEEDLE" when a history message contains NEEDLE, else "Not in the history: NEEDLE" |
+/// | `plan:{"steps":[STEP, ...]}` | scripts a whole agent loop up front: each STEP is a string of directives, and reply N after the plan's message plays step N (below) |
 /// | `thinking` | `<thinking>I should answer briefly.</thinking>\n\nThe answer is 42.`, tags split across events |
 /// | `hold` | "Held: ", then waits for ``SimulatorState/releaseHeld()`` or `POST /__sim/release`, then "released." |
 /// | `delay:MS` | MS milliseconds between frames (overrides `frameDelay`) |
@@ -24,6 +26,23 @@ import NIOCore
 /// | `corrupt` | a text event, then one with a bad message CRC; ends |
 /// | `toolcut:NAME` | text, then a tool call that stops inside its first input fragment, without `stop`; ends |
 /// | `throttle` / `monthly` / `suspend` / `expired` / `overloaded` / `unavailable` / `toolong` | the matching HTTP error (429 / 400 / 403 / 403 / 500 / 503 / 400) instead of a stream |
+///
+/// A plan lets one prompt script every turn of an agent loop, even when the tool output fed back carries
+/// no marker (a file-write confirmation, a sub-agent's answer):
+///
+/// ```text
+/// [[sim:plan:{"steps":["[[sim:tool:Write:{\"file_path\":\"/p/a.txt\",\"content\":\"hi\"}]]",
+///                      "[[sim:tool:Read:{\"file_path\":\"/p/a.txt\"}]]", "[[sim:text:done]]"]}]]
+/// ```
+///
+/// The simulator takes the most recent user message of the request (history or current message, content or
+/// tool results' text) that carries a `plan:`, counts the assistant messages after it (the replies the plan
+/// has scripted so far), and plays that step's directives. So the leading system-prompt pair and earlier
+/// turns do not shift the count, text folded into the plan's user turn does not matter, a retried request
+/// gets the same step again, and nothing is remembered between requests (concurrent sessions and sub-agents
+/// each follow their own plan). Directives of the current message itself other than `plan:` win over the
+/// plan's step. Once every step was played, replies are the default ones. A plan whose argument is not
+/// `{"steps": [strings]}` is answered with a text that says so.
 ///
 /// With no directive the reply lists the current tool results, if any, or else is
 /// ``SimulatorOptions/defaultReply``.

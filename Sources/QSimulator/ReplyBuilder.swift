@@ -4,7 +4,10 @@ import ProxyModels
 /// Turns a validated request and its directives into a ``ReplyPlan``.
 ///
 /// Directives are read from the current message's content and from its tool results' text, so a test
-/// can script the next turn of an agent loop through the tool output it feeds back. Failure directives
+/// can script the next turn of an agent loop through the tool output it feeds back. When the current
+/// message has no directive of its own (besides `plan:`), the reply plays the current step of the most
+/// recent `plan:` in the conversation (``planStep``), so that a whole agent loop can be scripted up front
+/// even when the tool output carries no marker. Failure directives
 /// (`throttle`, `expired`, ...) win over everything else; the first one found decides the status. A failure
 /// directive with an argument (`[[sim:suspend:profile/B]]`) applies only to requests whose `profileArn` ends
 /// with it.
@@ -42,9 +45,68 @@ struct ReplyBuilder {
     /// service hits its output limit in the middle of a large Write (AMAZON_Q.md §9).
     static let truncatedToolInput = #"{"path": "a.txt", "content": "abc"#
 
-    /// Every directive of the request, content first, then each tool result's text.
-    var directives: [Directive] {
-        Directive.scan(self.request.content) + self.request.toolResults.flatMap { Directive.scan($0.text) }
+    /// The directives that script this reply: the current message's own (content first, then each tool
+    /// result's text) when it has any besides `plan:`, or else those of the current ``planStep``.
+    var directives: [Directive] { self.script.directives }
+
+    /// ``directives`` and, when they are a plan's, the index of the step.
+    var script: (directives: [Directive], planStep: Int?) {
+        let own = (Directive.scan(self.request.content) + self.request.toolResults.flatMap { Directive.scan($0.text) })
+            .filter { $0.name != "plan" }
+        if !own.isEmpty { return (own, nil) }
+        if let step = self.planStep { return (step.directives, step.index) }
+        return ([], nil)
+    }
+
+    /// The step of a `plan:` this reply plays, if any: the plan is the last one in the most recent user
+    /// message that carries one (the current message included; content and tool results' text), and the
+    /// step's index is the number of assistant messages after that message, i.e. the number of replies the
+    /// plan has scripted so far. Messages before the plan's (the system prompt's leading pair, earlier
+    /// turns) do not count, and text folded into the plan's own user turn does not either. `nil` without a
+    /// plan and once every step was played, so that the reply falls back to the default one.
+    var planStep: (index: Int, directives: [Directive])? {
+        let current = AssistantRequest.PriorMessage(
+            role: .user, text: ([self.request.content] + self.request.toolResults.map(\.text)).joined(separator: "\n")
+        )
+        let messages = self.request.history + [current]
+        var found: (position: Int, plan: Directive)?
+        for (position, message) in messages.enumerated().reversed() where message.role == .user {
+            if let plan = Directive.scan(message.text).last(where: { $0.name == "plan" }) {
+                found = (position, plan)
+                break
+            }
+        }
+        guard let found else { return nil }
+        let index = messages[(found.position + 1)...].count { $0.role == .assistant }
+        switch Self.planSteps(found.plan.argument) {
+        case .success(let steps):
+            guard index < steps.count else { return nil }
+            return (index, Directive.scan(steps[index]))
+        case .failure(let problem):
+            return (index, [Directive(name: "text", argument: "q2api simulate: the plan is invalid: \(problem.reason)")])
+        }
+    }
+
+    struct PlanProblem: Error, Equatable {
+        var reason: String
+    }
+
+    /// The steps of a `plan:` argument, `{"steps": ["directives of step 0", ...]}`.
+    static func planSteps(_ argument: String?) -> Result<[String], PlanProblem> {
+        guard let argument, let plan = try? JSONParser.parse(Array(argument.utf8)) else {
+            return .failure(PlanProblem(reason: "its argument is not JSON"))
+        }
+        guard let steps = plan["steps"]?.arrayValue else {
+            return .failure(PlanProblem(reason: "it has no \"steps\" array"))
+        }
+        var texts: [String] = []
+        for step in steps {
+            guard let text = step.stringValue else {
+                return .failure(PlanProblem(reason: "step \(texts.count) is not a string"))
+            }
+            texts.append(text)
+        }
+        return .success(texts)
     }
 
     func plan() throws -> ReplyPlan {
@@ -120,6 +182,10 @@ struct ReplyBuilder {
             try texts(CannedText.pieces(CannedText.lorem(count: Int(argument) ?? 0), size: Self.longEventSize))
         case "echo":
             try texts(CannedText.pieces(Self.userText(in: self.request.content), size: Self.longEventSize))
+        case "recall":
+            let found = !argument.isEmpty && self.request.history.contains { $0.text.contains(argument) }
+            let answer = found ? "Recalled from the history: \(argument)" : "Not in the history: \(argument)"
+            try texts(CannedText.pieces(answer, size: Self.longEventSize))
         case "thinking":
             try texts(CannedText.thinkingEvents)
         case "tool":

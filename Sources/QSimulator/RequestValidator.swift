@@ -99,6 +99,7 @@ struct RequestValidator: Sendable {
             conversationID: conversationID,
             content: current["content"]?.stringValue ?? "",
             toolResults: Self.toolResults(of: current),
+            history: messages.dropLast().map(Self.priorMessage),
             modelID: modelID?.stringValue,
             rejection: rejection,
             profileArn: body["profileArn"]?.stringValue
@@ -303,6 +304,16 @@ struct RequestValidator: Sendable {
             return nil
         default:
             return nil
+        }
+    }
+
+    private static func priorMessage(_ message: Message) -> AssistantRequest.PriorMessage {
+        switch message {
+        case .user(let user, _):
+            let texts = [user["content"]?.stringValue ?? ""] + Self.toolResults(of: user).map(\.text)
+            return AssistantRequest.PriorMessage(role: .user, text: texts.joined(separator: "\n"))
+        case .assistant(let assistant, _):
+            return AssistantRequest.PriorMessage(role: .assistant, text: assistant["content"]?.stringValue ?? "")
         }
     }
 

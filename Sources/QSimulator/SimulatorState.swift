@@ -24,6 +24,12 @@ package final class SimulatorState: Sendable {
         var refreshesByClient: [String: Int] = [:]
         var refreshesInFlight = 0
         var lastRequestBody: JSONValue?
+        var rejectedRequests = 0
+        var rejections: [String] = []
+        var authFailures = 0
+        var scriptedFailures = 0
+        var planReplies = 0
+        var requestsByProfile: [String: Int] = [:]
         var tokens = TokenLedger()
         var clients = ClientRegistry()
         var devices = DeviceAuthorizations()
@@ -66,6 +72,29 @@ package final class SimulatorState: Sendable {
 
     /// The body of the last `POST /` that passed validation, for tests that assert on what the proxy sent.
     package var lastRequestBody: JSONValue? { self.storage.withLock { $0.lastRequestBody } }
+
+    /// `POST /` requests the service would refuse as malformed: an unknown operation, a body that is not
+    /// JSON or breaks a rule of ``RequestValidator``, content over the limit or an unknown model. A proxy
+    /// that translates correctly keeps this at 0.
+    package var rejectedRequests: Int { self.storage.withLock { $0.rejectedRequests } }
+
+    /// The newest ``rejectionsKept`` rejections, oldest first, as `type: violation`.
+    package var rejections: [String] { self.storage.withLock { $0.rejections } }
+
+    /// How many rejections ``rejections`` keeps.
+    static let rejectionsKept = 20
+
+    /// `POST /` requests refused for a missing, unknown or expired access token.
+    package var authFailures: Int { self.storage.withLock { $0.authFailures } }
+
+    /// Error replies scripted by a failure directive (`throttle`, `suspend`, ...).
+    package var scriptedFailures: Int { self.storage.withLock { $0.scriptedFailures } }
+
+    /// Replies scripted by a step of a `plan:` directive.
+    package var planReplies: Int { self.storage.withLock { $0.planReplies } }
+
+    /// Well-formed requests by their `profileArn` (`""` for none): shows which accounts the proxy used.
+    package var requestsByProfile: [String: Int] { self.storage.withLock { $0.requestsByProfile } }
 
     /// Streams paused at a `hold` directive.
     package var heldStreams: Int { self.storage.withLock { $0.held.count } }
@@ -145,7 +174,32 @@ package final class SimulatorState: Sendable {
     }
 
     func recordValidBody(_ body: JSONValue) {
-        self.storage.withLock { $0.lastRequestBody = body }
+        let profile = body["profileArn"]?.stringValue ?? ""
+        self.storage.withLock {
+            $0.lastRequestBody = body
+            $0.requestsByProfile[profile, default: 0] += 1
+        }
+    }
+
+    func recordRejection(_ error: QServiceError) {
+        let description = "\(error.type): \(error.violation ?? error.message)"
+        self.storage.withLock {
+            $0.rejectedRequests += 1
+            $0.rejections.append(description)
+            if $0.rejections.count > Self.rejectionsKept { $0.rejections.removeFirst($0.rejections.count - Self.rejectionsKept) }
+        }
+    }
+
+    func recordAuthFailure() {
+        self.storage.withLock { $0.authFailures += 1 }
+    }
+
+    func recordScriptedFailure() {
+        self.storage.withLock { $0.scriptedFailures += 1 }
+    }
+
+    func recordPlanReply() {
+        self.storage.withLock { $0.planReplies += 1 }
     }
 
     func streamStarted() {

@@ -47,10 +47,12 @@ package struct MessagesController: Sendable {
 
         let model = exchange.conversation.model
         let inputTokens = exchange.plan.inputTokens
-        let encoder = ClaudeStreamEncoder(messageID: RequestReading.newID("msg_"), model: model, inputTokens: inputTokens)
+        let edits = exchange.plan.appliedEdits
+        let encoder = ClaudeStreamEncoder(messageID: RequestReading.newID("msg_"), model: model, inputTokens: inputTokens, appliedEdits: edits)
         if !exchange.conversation.stream {
             let reply = try await exchange.collect()
-            return Self.jsonResponse(ClaudeMessageAssembler(reply).message(id: encoder.messageID, model: model, inputTokens: inputTokens))
+            return Self.jsonResponse(
+                ClaudeMessageAssembler(reply).message(id: encoder.messageID, model: model, inputTokens: inputTokens, appliedEdits: edits))
         }
         return exchange.streamResponse(ClaudeStreamFraming(encoder: encoder), pingInterval: settings.pingInterval)
     }

@@ -76,7 +76,7 @@ struct ReplyExchange: Sendable {
             runtime: runtime, settings: settings, plan: plan,
             translator: .init(
                 thinkingRequested: plan.thinkingRequested, stopSequences: conversation.stopSequences, maxTokens: conversation.maxTokens,
-                inputTokens: plan.inputTokens, toolNames: plan.toolNames),
+                inputTokens: plan.inputTokens, toolNames: plan.toolNames, thinkingOmitted: conversation.thinkingDisplay == .omitted),
             logger: logger, recorder: recorder)
         pump.sessionKey = routing.sessionKey ?? conversation.sessionKey
         pump.pinnedAccount = routing.pinnedAccount

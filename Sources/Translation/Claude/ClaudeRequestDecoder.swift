@@ -2,9 +2,10 @@ import ProxyModels
 
 /// Reads a Claude Messages API request body into a `Conversation`.
 ///
-/// It accepts everything Claude Code and the Anthropic SDKs send (`cache_control` anywhere,
-/// `metadata`, betas, thinking blocks with signatures, …) and rejects only what cannot be
-/// served, naming the field.
+/// The anthropic SDK's own request types are the checklist (`Tests/Conformance/test_sdk_surface.py` walks
+/// them): every variant is either served or refused with a 400 that names it, never dropped in silence.
+/// Fields that only tune how Anthropic serves a request (`service_tier`, `speed`, `inference_geo`,
+/// `container`, `diagnostics`, `user_profile_id`, `workspace_id`, `cache_control`) are accepted and ignored.
 package enum ClaudeRequestDecoder {
     package static func decode(_ body: JSONValue) throws(RequestError) -> Conversation {
         guard case .object = body else { throw .invalid("body", "the request body must be a JSON object") }
@@ -25,12 +26,18 @@ package enum ClaudeRequestDecoder {
         var messages: [Conversation.Message] = []
         messages.reserveCapacity(rawMessages.count)
         for (index, raw) in rawMessages.enumerated() {
-            messages.append(try decodeMessage(raw, path: "messages.\(index)"))
+            messages.append(try ClaudeContentDecoder.decodeMessage(raw, path: "messages.\(index)"))
+        }
+
+        if let servers = body["mcp_servers"], !servers.isNull, servers.arrayValue?.isEmpty != true {
+            throw .invalid(
+                "mcp_servers", "the MCP connector (mcp_servers) is not supported: Amazon Q cannot call remote MCP servers; "
+                    + "connect the MCP server to your client instead")
         }
 
         let system = try decodeSystem(body["system"])
-        let tools = try decodeTools(body["tools"])
-        let toolChoice = try decodeToolChoice(body["tool_choice"])
+        let tools = try ClaudeToolDecoder.decodeTools(body["tools"])
+        let toolChoice = try ClaudeToolDecoder.decodeToolChoice(body["tool_choice"])
 
         var stopSequences: [String] = []
         if let value = body["stop_sequences"], !value.isNull {
@@ -48,10 +55,16 @@ package enum ClaudeRequestDecoder {
         }
         if let value = body["top_k"], !value.isNull, value.intValue == nil { throw .invalid("top_k", "must be an integer") }
 
-        var thinking = try decodeThinking(body["thinking"], maxTokens: maxTokens)
+        var (thinking, display) = try ClaudeOptionsDecoder.decodeThinking(body["thinking"])
         if thinking == nil, modelName.lowercased().hasSuffix("-thinking") {
             thinking = .enabled(budgetTokens: 16000)
         }
+        let output = try ClaudeOptionsDecoder.decodeOutputConfig(body["output_config"], path: "output_config")
+        var responseSchema = output.schema
+        if let schema = try ClaudeOptionsDecoder.decodeFormat(body["output_format"], path: "output_format") {
+            responseSchema = responseSchema ?? schema
+        }
+        let edits = try ClaudeOptionsDecoder.decodeContextManagement(body["context_management"])
 
         var sessionKey: String?
         if let metadata = body["metadata"], !metadata.isNull {
@@ -59,12 +72,19 @@ package enum ClaudeRequestDecoder {
             sessionKey = metadata["user_id"]?.stringValue
         }
 
-        return Conversation(
-            model: modelName, system: system, messages: messages, tools: tools, toolChoice: toolChoice,
+        var conversation = Conversation(
+            model: modelName, system: system, messages: messages, tools: tools.tools, toolChoice: toolChoice,
             maxTokens: maxTokens, stopSequences: stopSequences, thinking: thinking, stream: stream, sessionKey: sessionKey)
+        conversation.thinkingDisplay = display
+        conversation.effort = output.effort
+        conversation.toolSearch = tools.toolSearch
+        conversation.contextEdits = edits
+        if let responseSchema {
+            conversation.responseSchema = responseSchema
+            conversation.extraInstructions.append(StructuredOutput.instruction(for: responseSchema))
+        }
+        return conversation
     }
-
-    // MARK: - Parts
 
     static func decodeSystem(_ value: JSONValue?) throws(RequestError) -> String {
         switch value {
@@ -85,170 +105,4 @@ package enum ClaudeRequestDecoder {
             throw .invalid("system", "must be a string or an array of text blocks")
         }
     }
-
-    static func decodeMessage(_ raw: JSONValue, path: String) throws(RequestError) -> Conversation.Message {
-        guard case .object = raw else { throw .invalid(path, "must be an object") }
-        guard let roleName = raw["role"]?.stringValue else { throw .invalid("\(path).role", "field required") }
-        let role: Conversation.Role
-        switch roleName {
-        case "user": role = .user
-        case "assistant": role = .assistant
-        default: throw .invalid("\(path).role", "must be \"user\" or \"assistant\", got \"\(roleName)\"")
-        }
-        switch raw["content"] {
-        case nil: throw .invalid("\(path).content", "field required")
-        case .string(let text)?:
-            return Conversation.Message(role: role, content: text.isEmpty ? [] : [.text(text)])
-        case .array(let blocks)?:
-            var content: [Conversation.ContentBlock] = []
-            for (index, block) in blocks.enumerated() {
-                if let decoded = try decodeBlock(block, role: role, path: "\(path).content.\(index)") {
-                    content.append(decoded)
-                }
-            }
-            return Conversation.Message(role: role, content: content)
-        default:
-            throw .invalid("\(path).content", "must be a string or an array of content blocks")
-        }
-    }
-
-    static func decodeBlock(_ block: JSONValue, role: Conversation.Role, path: String) throws(RequestError) -> Conversation.ContentBlock? {
-        guard case .object = block else { throw .invalid(path, "must be a content block object") }
-        guard let type = block["type"]?.stringValue else { throw .invalid("\(path).type", "field required") }
-        switch type {
-        case "text":
-            guard let text = block["text"]?.stringValue else { throw .invalid("\(path).text", "must be a string") }
-            return .text(text)
-        case "image":
-            return .image(try decodeImage(block["source"], path: "\(path).source"))
-        case "tool_use", "server_tool_use":
-            guard let id = block["id"]?.stringValue, !id.isEmpty else { throw .invalid("\(path).id", "must be a non-empty string") }
-            guard let name = block["name"]?.stringValue, !name.isEmpty else {
-                throw .invalid("\(path).name", "must be a non-empty string")
-            }
-            let input = block["input"] ?? .object([])
-            guard case .object = input else { throw .invalid("\(path).input", "must be an object") }
-            return .toolUse(.init(id: id, name: name, input: input))
-        case "tool_result", "web_search_tool_result":
-            guard let id = block["tool_use_id"]?.stringValue, !id.isEmpty else {
-                throw .invalid("\(path).tool_use_id", "must be a non-empty string")
-            }
-            var isError = block["is_error"]?.boolValue ?? false
-            if block["status"]?.stringValue == "error" { isError = true }
-            let parts = try decodeToolResultContent(block["content"], path: "\(path).content")
-            return .toolResult(.init(toolUseId: id, content: parts, isError: isError))
-        case "thinking":
-            guard let text = block["thinking"]?.stringValue else { throw .invalid("\(path).thinking", "must be a string") }
-            // The signature (ours or Anthropic's) is never forwarded: the upstream cannot check it.
-            return text.isEmpty ? nil : .thinking(text)
-        case "redacted_thinking":
-            // Encrypted reasoning cannot be replayed to a different backend; it is dropped.
-            return nil
-        case "document":
-            if let source = block["source"], source["type"]?.stringValue == "text", let data = source["data"]?.stringValue {
-                return .text(data)
-            }
-            throw .invalid(path, "document blocks other than plain text are not supported by the upstream")
-        default:
-            if let text = block["text"]?.stringValue { return .text(text) }
-            throw .invalid("\(path).type", "unsupported content block type \"\(type)\"")
-        }
-    }
-
-    static func decodeImage(_ source: JSONValue?, path: String) throws(RequestError) -> Conversation.Image {
-        guard let source, case .object = source else { throw .invalid(path, "field required") }
-        switch source["type"]?.stringValue {
-        case "base64":
-            guard let mediaType = source["media_type"]?.stringValue else { throw .invalid("\(path).media_type", "field required") }
-            guard let data = source["data"]?.stringValue, !data.isEmpty else { throw .invalid("\(path).data", "field required") }
-            return try .validated(mediaType: mediaType, base64: data, mediaTypePath: "\(path).media_type", dataPath: "\(path).data")
-        case "url":
-            throw .invalid("\(path).type", "image URLs are not supported by the upstream; send the image as base64")
-        case let other?:
-            throw .invalid("\(path).type", "unsupported image source type \"\(other)\"")
-        case nil:
-            throw .invalid("\(path).type", "field required")
-        }
-    }
-
-    static func decodeToolResultContent(_ value: JSONValue?, path: String) throws(RequestError) -> [Conversation.ToolResultPart] {
-        switch value {
-        case nil, .null?: return []
-        case .string(let text)?: return text.isEmpty ? [] : [.text(text)]
-        case .array(let items)?:
-            var parts: [Conversation.ToolResultPart] = []
-            for (index, item) in items.enumerated() {
-                switch item {
-                case .string(let text): parts.append(.text(text))
-                case .object:
-                    let type = item["type"]?.stringValue ?? "text"
-                    if type == "image" {
-                        parts.append(.image(try decodeImage(item["source"], path: "\(path).\(index).source")))
-                    } else if let text = item["text"]?.stringValue {
-                        parts.append(.text(text))
-                    } else if type == "json", let json = item["json"] {
-                        parts.append(.json(json))
-                    } else if type == "document", let data = item["source"]?["data"]?.stringValue {
-                        parts.append(.text(data))
-                    } else {
-                        parts.append(.json(item))
-                    }
-                default:
-                    throw .invalid("\(path).\(index)", "must be a content block")
-                }
-            }
-            return parts
-        default:
-            throw .invalid(path, "must be a string or an array of content blocks")
-        }
-    }
-
-    static func decodeTools(_ value: JSONValue?) throws(RequestError) -> [Conversation.Tool] {
-        var tools: [Conversation.Tool] = []
-        for (path, item) in try RequestFields.objects(value, path: "tools") {
-            guard let name = item["name"]?.stringValue, !name.isEmpty else { throw .invalid("\(path).name", "field required") }
-            if let type = item["type"]?.stringValue, type != "custom", item["input_schema"] == nil {
-                // Server tools (web_search, bash_20250124, …) have no schema; the upstream has no equivalent.
-                tools.append(.init(name: name, description: "Server tool \(type)", inputSchema: ["type": "object"]))
-                continue
-            }
-            let schema = item["input_schema"] ?? .object([JSONMember("type", "object")])
-            guard case .object = schema else { throw .invalid("\(path).input_schema", "must be an object") }
-            tools.append(.init(name: name, description: item["description"]?.stringValue ?? "", inputSchema: schema))
-        }
-        return tools
-    }
-
-    static func decodeToolChoice(_ value: JSONValue?) throws(RequestError) -> Conversation.ToolChoice {
-        guard let value, !value.isNull else { return .auto }
-        guard case .object = value, let type = value["type"]?.stringValue else {
-            throw .invalid("tool_choice", "must be an object with a type")
-        }
-        switch type {
-        case "auto": return .auto
-        case "any": return .any
-        case "none": return .none
-        case "tool":
-            guard let name = value["name"]?.stringValue, !name.isEmpty else { throw .invalid("tool_choice.name", "field required") }
-            return .named(name)
-        default: throw .invalid("tool_choice.type", "must be one of auto, any, tool, none")
-        }
-    }
-
-    static func decodeThinking(_ value: JSONValue?, maxTokens: Int?) throws(RequestError) -> Conversation.Thinking? {
-        guard let value, !value.isNull else { return nil }
-        guard case .object = value, let type = value["type"]?.stringValue else {
-            throw .invalid("thinking", "must be an object with a type")
-        }
-        switch type {
-        case "enabled":
-            guard let budget = value["budget_tokens"]?.intValue else { throw .invalid("thinking.budget_tokens", "field required") }
-            guard budget >= 1024 else { throw .invalid("thinking.budget_tokens", "must be >= 1024") }
-            return .enabled(budgetTokens: budget)
-        case "adaptive": return .adaptive
-        case "disabled": return nil
-        default: throw .invalid("thinking.type", "must be one of enabled, adaptive, disabled")
-        }
-    }
 }
-

@@ -18,11 +18,19 @@ package struct ClaudeStreamEncoder: Sendable {
     package let messageID: String
     package let model: String
     package let inputTokens: Int
+    /// The `applied_edits` of Claude context management, reported in `message_delta` (none: left out).
+    package let appliedEdits: [JSONValue]
 
-    package init(messageID: String, model: String, inputTokens: Int) {
+    package init(messageID: String, model: String, inputTokens: Int, appliedEdits: [JSONValue] = []) {
         self.messageID = messageID
         self.model = model
         self.inputTokens = inputTokens
+        self.appliedEdits = appliedEdits
+    }
+
+    /// The `context_management` member of a reply, or `nil` when no edit was applied.
+    package static func contextManagement(_ appliedEdits: [JSONValue]) -> JSONValue? {
+        appliedEdits.isEmpty ? nil : ["applied_edits": .array(appliedEdits)]
     }
 
     package func messageStart() -> ClaudeStreamEvent {
@@ -67,7 +75,7 @@ package struct ClaudeStreamEncoder: Sendable {
             return [
                 .init(
                     "message_delta",
-                    [
+                    .object([
                         "type": "message_delta",
                         "delta": ["stop_reason": .string(finish.stopReason.rawValue), "stop_sequence": finish.stopSequence.map(JSONValue.string) ?? .null],
                         "usage": [
@@ -75,7 +83,8 @@ package struct ClaudeStreamEncoder: Sendable {
                             "cache_creation_input_tokens": .int(finish.usage.cacheCreationInputTokens),
                             "cache_read_input_tokens": .int(finish.usage.cacheReadInputTokens),
                         ],
-                    ]),
+                        "context_management": Self.contextManagement(appliedEdits),
+                    ])),
                 .init("message_stop", ["type": "message_stop"]),
             ]
         case .failure(let failure):
@@ -104,7 +113,7 @@ package struct ClaudeMessageAssembler: Sendable {
         reply.add(event)
     }
 
-    package func message(id: String, model: String, inputTokens: Int) -> JSONValue {
+    package func message(id: String, model: String, inputTokens: Int, appliedEdits: [JSONValue] = []) -> JSONValue {
         var content: [JSONValue] = []
         for block in reply.blocks {
             switch block {
@@ -118,7 +127,7 @@ package struct ClaudeMessageAssembler: Sendable {
         }
         let finish = reply.finish
         let usage = finish?.usage ?? ReplyUsage(inputTokens: inputTokens, outputTokens: 0)
-        return [
+        return .object([
             "id": .string(id), "type": "message", "role": "assistant", "model": .string(model), "content": .array(content),
             "stop_reason": finish.map { .string($0.stopReason.rawValue) } ?? .null,
             "stop_sequence": finish?.stopSequence.map(JSONValue.string) ?? .null,
@@ -127,6 +136,7 @@ package struct ClaudeMessageAssembler: Sendable {
                 "cache_creation_input_tokens": .int(usage.cacheCreationInputTokens),
                 "cache_read_input_tokens": .int(usage.cacheReadInputTokens),
             ],
-        ]
+            "context_management": ClaudeStreamEncoder.contextManagement(appliedEdits),
+        ])
     }
 }

@@ -21,6 +21,16 @@ package struct Conversation: Sendable, Equatable {
     package var sessionKey: String?
     /// Extra instruction appended to the user turn (OpenAI `response_format`, named `tool_choice`).
     package var extraInstructions: [String]
+    /// How the client wants thinking shown (Claude `thinking.display`); omitted thinking still gets its signed block.
+    package var thinkingDisplay: ThinkingDisplay = .summarized
+    /// Claude `output_config.effort`: sets the thinking budget of adaptive thinking.
+    package var effort: Effort?
+    /// A JSON schema the reply must follow (Claude `output_config.format`, `output_format`; OpenAI `response_format`).
+    package var responseSchema: JSONValue?
+    /// A tool-search tool was declared: the upstream cannot run it, so every deferred tool is offered directly.
+    package var toolSearch = false
+    /// Claude `context_management.edits`, applied to the history before it goes upstream.
+    package var contextEdits: [ContextEdit] = []
 
     package init(
         model: String, system: String = "", messages: [Message], tools: [Tool] = [], toolChoice: ToolChoice = .auto,
@@ -43,6 +53,52 @@ package struct Conversation: Sendable, Equatable {
     package enum Role: String, Sendable, Equatable {
         case user
         case assistant
+        /// A system-role message inside `messages` (Claude Code 2.1 sends them): instructions at that point of the
+        /// conversation. The upstream has no such role; the payload builder folds it into the adjacent user turn.
+        case system
+    }
+
+    package enum ThinkingDisplay: String, Sendable, Equatable {
+        case summarized
+        /// Thinking blocks come back empty, with their signature (Claude `display: omitted`).
+        case omitted
+    }
+
+    package enum Effort: String, Sendable, Equatable, CaseIterable {
+        case low, medium, high, xhigh, max
+
+        /// The thinking budget this effort stands for when thinking is adaptive.
+        package var thinkingBudget: Int {
+            switch self {
+            case .low: 4_000
+            case .medium: 10_000
+            case .high: 16_000
+            case .xhigh: 24_000
+            case .max: 32_000
+            }
+        }
+    }
+
+    /// One `context_management` edit, as the Claude API defines it.
+    package enum ContextEdit: Sendable, Equatable {
+        /// `clear_thinking_*`: drop thinking from all but the last `keepTurns` assistant turns (`nil`: keep all).
+        case clearThinking(type: String, keepTurns: Int?)
+        /// `clear_tool_uses_*`: once the input is over `triggerTokens` (or holds more than `triggerToolUses` tool uses),
+        /// replace the results of all but the last `keep` tool uses with a placeholder (and their inputs too when
+        /// `clearInputs`), sparing `excludeTools`.
+        case clearToolUses(ClearToolUses)
+    }
+
+    package struct ClearToolUses: Sendable, Equatable {
+        package var type: String
+        package var triggerTokens: Int? = 100_000
+        package var triggerToolUses: Int?
+        package var keep = 3
+        package var clearAtLeastTokens = 0
+        package var excludeTools: [String] = []
+        package var clearInputs = false
+
+        package init(type: String) { self.type = type }
     }
 
     package struct Message: Sendable, Equatable {
@@ -62,6 +118,8 @@ package struct Conversation: Sendable, Equatable {
         case toolResult(ToolResult)
         /// Reasoning from an earlier turn; replayed to the upstream as tagged text.
         case thinking(String)
+        /// The text of a system-role message once folded into a user turn (payload builder only).
+        case instruction(String)
     }
 
     package struct Image: Sendable, Equatable {
@@ -104,17 +162,22 @@ package struct Conversation: Sendable, Equatable {
         case text(String)
         case json(JSONValue)
         case image(Image)
+        /// Claude `tool_reference`: the result makes the named deferred tool available.
+        case toolReference(String)
     }
 
     package struct Tool: Sendable, Equatable {
         package var name: String
         package var description: String
         package var inputSchema: JSONValue
+        /// Claude `defer_loading`: kept out of the upstream tool list until a `tool_reference` loads it.
+        package var deferLoading: Bool
 
-        package init(name: String, description: String, inputSchema: JSONValue) {
+        package init(name: String, description: String, inputSchema: JSONValue, deferLoading: Bool = false) {
             self.name = name
             self.description = description
             self.inputSchema = inputSchema
+            self.deferLoading = deferLoading
         }
     }
 

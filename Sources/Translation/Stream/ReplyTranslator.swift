@@ -16,8 +16,14 @@ package struct ReplyTranslator: Sendable {
         package var maxTokens: Int?
         package var inputTokens: Int
         package var toolNames: ToolNameMap
+        /// Claude `thinking.display: omitted`: thinking blocks are sent empty, with their signature.
+        package var thinkingOmitted: Bool
 
-        package init(thinkingRequested: Bool = false, stopSequences: [String] = [], maxTokens: Int? = nil, inputTokens: Int = 0, toolNames: ToolNameMap = .init()) {
+        package init(
+            thinkingRequested: Bool = false, stopSequences: [String] = [], maxTokens: Int? = nil, inputTokens: Int = 0, toolNames: ToolNameMap = .init(),
+            thinkingOmitted: Bool = false
+        ) {
+            self.thinkingOmitted = thinkingOmitted
             self.thinkingRequested = thinkingRequested
             self.stopSequences = stopSequences
             self.maxTokens = maxTokens
@@ -87,7 +93,7 @@ package struct ReplyTranslator: Sendable {
             }
             thinkingText += text
             outputTokens += TokenEstimator.tokens(in: text)
-            out.append(.thinkingDelta(index: openBlock!.index, text: text))
+            if !configuration.thinkingOmitted { out.append(.thinkingDelta(index: openBlock!.index, text: text)) }
         case .usage(let usage):
             upstreamUsage = usage
         case .failure(let failure):
@@ -211,7 +217,7 @@ package struct ReplyTranslator: Sendable {
         }
         thinkingText += text
         outputTokens += TokenEstimator.tokens(in: text)
-        out.append(.thinkingDelta(index: openBlock!.index, text: text))
+        if !configuration.thinkingOmitted { out.append(.thinkingDelta(index: openBlock!.index, text: text)) }
     }
 
     // MARK: - Tools

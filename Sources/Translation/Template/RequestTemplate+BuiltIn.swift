@@ -39,6 +39,7 @@ extension RequestTemplate {
           },
           "system_prompt": "--- SYSTEM PROMPT BEGIN ---\n{{system}}\n--- SYSTEM PROMPT END ---",
           "system_acknowledgement": "I will follow these instructions.",
+          "system_message": "--- SYSTEM MESSAGE BEGIN ---\n{{text}}\n--- SYSTEM MESSAGE END ---",
           "user_content": "--- CONTEXT ENTRY BEGIN ---\nCurrent time: {{time}}\n--- CONTEXT ENTRY END ---\n\n--- USER MESSAGE BEGIN ---\n{{text}}\n--- USER MESSAGE END ---",
           "thinking_hint": "<thinking_mode>interleaved</thinking_mode><max_thinking_length>{{budget}}</max_thinking_length>"
         }

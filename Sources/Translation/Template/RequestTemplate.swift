@@ -24,6 +24,7 @@ package struct RequestTemplate: Sendable {
         case assistantMessage = "assistant_message"
         case systemPrompt = "system_prompt"
         case systemAcknowledgement = "system_acknowledgement"
+        case systemMessage = "system_message"
         case userContent = "user_content"
         case thinkingHint = "thinking_hint"
 
@@ -34,6 +35,7 @@ package struct RequestTemplate: Sendable {
             case .userMessage: ["content", "tools", "tool_results", "model_id", "images"]
             case .assistantMessage: ["message_id", "content", "tool_uses"]
             case .systemPrompt: ["system"]
+            case .systemMessage: ["text"]
             case .userContent: ["text", "time"]
             case .thinkingHint: ["budget"]
             }
@@ -94,7 +96,7 @@ package struct RequestTemplate: Sendable {
                     headers.append((pair.key.lowercased(), value))
                 }
             } else {
-                let isText = [.systemPrompt, .systemAcknowledgement, .userContent, .thinkingHint].contains(section)
+                let isText = [.systemPrompt, .systemAcknowledgement, .systemMessage, .userContent, .thinkingHint].contains(section)
                 if isText, member.value.stringValue == nil {
                     throw located("\"\(member.key)\"", in: source, origin: origin, "section \(member.key) must be a string")
                 }

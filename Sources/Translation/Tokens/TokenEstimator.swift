@@ -42,7 +42,7 @@ package enum TokenEstimator {
             total += 3
             for block in message.content {
                 switch block {
-                case .text(let text), .thinking(let text): total += tokens(in: text)
+                case .text(let text), .thinking(let text), .instruction(let text): total += tokens(in: text)
                 case .image(let image): total += tokens(for: image)
                 case .toolUse(let use): total += tokens(in: use.name) + tokens(in: use.input.jsonString)
                 case .toolResult(let result):
@@ -51,12 +51,13 @@ package enum TokenEstimator {
                         case .text(let text): total += tokens(in: text)
                         case .json(let json): total += tokens(in: json.jsonString)
                         case .image(let image): total += tokens(for: image)
+                        case .toolReference(let name): total += tokens(in: name) + 2
                         }
                     }
                 }
             }
         }
-        for tool in conversation.tools {
+        for tool in conversation.tools where !tool.deferLoading || conversation.toolSearch {
             total += tokens(in: tool.name) + tokens(in: tool.description) + tokens(in: tool.inputSchema.jsonString)
         }
         return max(1, total)

@@ -31,6 +31,8 @@ package struct UpstreamRequestPlan: Sendable {
     package var inputTokens: Int
     /// Whether the reply's `<thinking>` text is to be split into thinking blocks.
     package var thinkingRequested: Bool
+    /// Claude `context_management.applied_edits`: what `ContextEditor` cleared from the history.
+    package var appliedEdits: [JSONValue] = []
 }
 
 /// Turns a `Conversation` into an Amazon Q `GenerateAssistantResponse` body, repairing every
@@ -53,7 +55,18 @@ package enum UpstreamRequestBuilder {
         _ conversation: Conversation, template: RequestTemplate = .builtIn, options: UpstreamRequestOptions
     ) throws(RequestError) -> UpstreamRequestPlan {
         var repairs: [String] = []
-        var messages = conversation.messages
+        var conversation = conversation
+        let appliedEdits = ContextEditor.apply(&conversation)
+        for edit in appliedEdits { repairs.append("context management: \(edit.jsonString)") }
+
+        // 0. System-role messages (Claude Code 2.1 sends them) become instructions in a user turn at the same
+        // point; step 3 merges them into the adjacent user turn. The upstream has no system role.
+        var messages = conversation.messages.map { message -> Conversation.Message in
+            guard message.role == .system else { return message }
+            return .init(role: .user, content: [.instruction(message.content.compactMap { if case .text(let t) = $0 { t } else { nil } }.joined(separator: "\n"))])
+        }
+        let systemMessages = conversation.messages.count { $0.role == .system }
+        if systemMessages > 0 { repairs.append("folded \(systemMessages) system-role message(s) into the adjacent user turn") }
 
         // 1. A trailing assistant turn (prefill) is deprecated for Claude 4 and unsupported upstream.
         var dropped = 0
@@ -111,7 +124,25 @@ package enum UpstreamRequestBuilder {
         var toolSpecs: [JSONValue] = []
         var documentation: [String] = []
         var declared = Set<String>()
+        // Deferred tools (`defer_loading`) stay out until a `tool_reference` loads them or history uses them;
+        // with a tool-search tool declared, the upstream gets them all, since it cannot search.
+        var loaded = Set<String>()
+        for message in messages {
+            for block in message.content {
+                switch block {
+                case .toolUse(let use): loaded.insert(use.name)
+                case .toolResult(let result):
+                    for case .toolReference(let name) in result.content { loaded.insert(name) }
+                default: break
+                }
+            }
+        }
+        var deferredLeftOut = 0
         for tool in conversation.tools {
+            if tool.deferLoading && !conversation.toolSearch && !loaded.contains(tool.name) {
+                deferredLeftOut += 1
+                continue
+            }
             let upstreamName = names.upstreamName(for: tool.name)
             guard declared.insert(upstreamName).inserted else {
                 repairs.append("dropped duplicate tool definition \"\(tool.name)\"")
@@ -132,6 +163,7 @@ package enum UpstreamRequestBuilder {
             if schema != tool.inputSchema { repairs.append("normalised the input schema of tool \"\(tool.name)\"") }
             toolSpecs.append(toolSpecification(name: upstreamName, description: description, schema: schema))
         }
+        if deferredLeftOut > 0 { repairs.append("left \(deferredLeftOut) deferred tool(s) out until a tool_reference loads them") }
         // Tool uses in history must name a declared tool, or the upstream rejects the request.
         for message in messages {
             for case .toolUse(let use) in message.content {
@@ -163,7 +195,8 @@ package enum UpstreamRequestBuilder {
         for message in messages {
             switch message.role {
             case .user:
-                let parts = userParts(message)
+                let parts = userParts(message, template: template)
+                let text = ([parts.text] + parts.instructions).filter { !$0.isEmpty }.joined(separator: "\n\n")
                 history.append(
                     .object([
                         JSONMember(
@@ -171,12 +204,12 @@ package enum UpstreamRequestBuilder {
                             template.render(
                                 .userMessage,
                                 [
-                                    "content": .string(parts.text.isEmpty && parts.results.isEmpty ? emptyPlaceholder : parts.text),
+                                    "content": .string(text.isEmpty && parts.results.isEmpty ? emptyPlaceholder : text),
                                     "tool_results": parts.results.isEmpty ? nil : .array(parts.results),
                                     "images": parts.images.isEmpty ? nil : .array(parts.images),
                                 ]))
                     ]))
-            case .assistant:
+            case .assistant, .system:
                 var texts: [String] = []
                 var uses: [JSONValue] = []
                 for block in message.content {
@@ -211,7 +244,7 @@ package enum UpstreamRequestBuilder {
         }
 
         // 8. The current message: the user's text in the envelope, instructions, the thinking hint.
-        let parts = userParts(current)
+        let parts = userParts(current, template: template)
         var text = parts.text
         var instructions = conversation.extraInstructions
         switch conversation.toolChoice {
@@ -227,6 +260,10 @@ package enum UpstreamRequestBuilder {
         } else {
             content = template.renderText(.userContent, ["text": .string(text.isEmpty ? emptyPlaceholder : text), "time": .string(options.currentTime)])
         }
+        if !parts.instructions.isEmpty {
+            // Instructions from system-role messages stand beside the user's message, not inside its envelope.
+            content = ([content] + parts.instructions).filter { !$0.isEmpty }.joined(separator: "\n\n")
+        }
         if !documentation.isEmpty {
             content = "--- TOOL DOCUMENTATION BEGIN ---\n" + documentation.joined() + "--- TOOL DOCUMENTATION END ---\n\n" + content
         }
@@ -236,7 +273,7 @@ package enum UpstreamRequestBuilder {
             let budget: Int
             switch thinking {
             case .enabled(let tokens): budget = min(max(tokens, 1024), 32_000)
-            case .adaptive: budget = 16_000
+            case .adaptive: budget = conversation.effort?.thinkingBudget ?? 16_000
             }
             let hint = template.renderText(.thinkingHint, ["budget": .int(budget)])
             content += content.isEmpty || content.hasSuffix("\n") ? hint : "\n" + hint
@@ -269,7 +306,9 @@ package enum UpstreamRequestBuilder {
                 "profile_arn": options.profileArn.flatMap { $0.isEmpty ? nil : .string($0) },
                 "model_id": .string(options.modelId),
             ])
-        return UpstreamRequestPlan(body: body, repairs: repairs, toolNames: names, inputTokens: inputTokens, thinkingRequested: thinkingRequested)
+        return UpstreamRequestPlan(
+            body: body, repairs: repairs, toolNames: names, inputTokens: inputTokens, thinkingRequested: thinkingRequested,
+            appliedEdits: appliedEdits)
     }
 
     // MARK: - Steps
@@ -296,7 +335,7 @@ package enum UpstreamRequestBuilder {
                     repairs.append("dropped repeated tool use \(use.id)")
                     return false
                 }
-            case .user:
+            case .user, .system:
                 var expected: [Conversation.ToolUse] = []
                 if index > 0 {
                     for case .toolUse(let use) in messages[index - 1].content { expected.append(use) }
@@ -343,6 +382,7 @@ package enum UpstreamRequestBuilder {
             case .text(let text): text
             case .json(let json): json.jsonString
             case .image: nil
+            case .toolReference(let name): "Tool loaded: \(name)"
             }
         }.joined(separator: "\n")
     }
@@ -379,14 +419,19 @@ package enum UpstreamRequestBuilder {
         if dropped > 0 { repairs.append("omitted \(dropped) older image(s) over the upstream's limit of \(maximumImages)") }
     }
 
-    /// The text, tool results and images of a user turn, in upstream shape.
-    static func userParts(_ message: Conversation.Message) -> (text: String, results: [JSONValue], images: [JSONValue]) {
+    /// The text, tool results and images of a user turn, in upstream shape; the instructions of folded
+    /// system-role messages, rendered, come separately (history turns keep them inline, in order).
+    static func userParts(
+        _ message: Conversation.Message, template: RequestTemplate
+    ) -> (text: String, results: [JSONValue], images: [JSONValue], instructions: [String]) {
         var texts: [String] = []
+        var instructions: [String] = []
         var results: [JSONValue] = []
         var images: [JSONValue] = []
         for block in message.content {
             switch block {
             case .text(let text): if !text.isEmpty { texts.append(text) }
+            case .instruction(let text): instructions.append(template.renderText(.systemMessage, ["text": .string(text)]))
             case .image(let image): images.append(imageValue(image))
             case .toolResult(let result):
                 var content: [JSONValue] = []
@@ -395,6 +440,7 @@ package enum UpstreamRequestBuilder {
                     case .text(let text): if !text.trimmingWhitespace().isEmpty { content.append(["text": .string(text)]) }
                     case .json(let json): content.append(["json": json.removingNulls()])
                     case .image(let image): images.append(imageValue(image))
+                    case .toolReference(let name): content.append(["text": .string("Tool loaded: \(name)")])
                     }
                 }
                 if content.isEmpty {
@@ -408,7 +454,7 @@ package enum UpstreamRequestBuilder {
             case .toolUse, .thinking: break
             }
         }
-        return (texts.joined(separator: "\n"), results, images)
+        return (texts.joined(separator: "\n"), results, images, instructions)
     }
 
     static func imageValue(_ image: Conversation.Image) -> JSONValue {

@@ -1,0 +1,69 @@
+import ProxyModels
+
+/// Structured outputs (Claude `output_config.format` / `output_format`, OpenAI `response_format`).
+///
+/// The upstream has no constrained decoding, so the schema reaches the model as an instruction, and
+/// a complete reply is checked: `extractJSON` takes the JSON value out of the reply text (a model
+/// often wraps it in a code fence) and `violation` checks it against the schema's core keywords.
+package enum StructuredOutput {
+    package static func instruction(for schema: JSONValue) -> String {
+        "Respond with only a single JSON value that conforms to this JSON schema, with no prose and no code fence: \(schema.jsonString)"
+    }
+
+    /// The JSON text inside a reply: the reply itself, or the body of its first code fence, trimmed.
+    package static func extractJSON(_ text: String) -> String {
+        let trimmed = text.trimmingWhitespace()
+        guard let open = trimmed.firstRange(of: "```") else { return trimmed }
+        let afterOpen = trimmed[open.upperBound...]
+        let bodyStart = afterOpen.firstIndex(of: "\n").map { afterOpen.index(after: $0) } ?? afterOpen.startIndex
+        guard let close = trimmed[bodyStart...].firstRange(of: "```") else { return trimmed }
+        return String(trimmed[bodyStart..<close.lowerBound]).trimmingWhitespace()
+    }
+
+    /// The first way `value` breaks `schema` (`type`, `enum`, `const`, `required`, `properties`,
+    /// `additionalProperties: false`, `items`, `anyOf`/`oneOf`), or `nil` when it conforms.
+    package static func violation(of schema: JSONValue, by value: JSONValue, path: String = "$") -> String? {
+        guard case .object = schema else { return nil }
+        if let types = schema["type"] {
+            let names = types.arrayValue?.compactMap(\.stringValue) ?? [types.stringValue].compactMap { $0 }
+            if !names.isEmpty, !names.contains(where: { matches(type: $0, value) }) {
+                return "\(path): expected \(names.joined(separator: " or "))"
+            }
+        }
+        if let options = schema["enum"]?.arrayValue, !options.contains(value) { return "\(path): not one of the enum values" }
+        if let constant = schema["const"], constant != value { return "\(path): not the const value" }
+        if let variants = (schema["anyOf"] ?? schema["oneOf"])?.arrayValue, !variants.isEmpty,
+            !variants.contains(where: { violation(of: $0, by: value, path: path) == nil })
+        {
+            return "\(path): matches none of anyOf/oneOf"
+        }
+        if case .object(let members) = value {
+            let properties = schema["properties"]?.objectValue ?? []
+            for required in schema["required"]?.arrayValue?.compactMap(\.stringValue) ?? [] where value[required] == nil {
+                return "\(path): missing required property \"\(required)\""
+            }
+            for member in members {
+                if let propertySchema = properties.first(where: { $0.key == member.key })?.value {
+                    if let problem = violation(of: propertySchema, by: member.value, path: "\(path).\(member.key)") { return problem }
+                } else if schema["additionalProperties"] == .bool(false) {
+                    return "\(path): unexpected property \"\(member.key)\""
+                }
+            }
+        }
+        if case .array(let items) = value, let itemSchema = schema["items"] {
+            for (index, item) in items.enumerated() {
+                if let problem = violation(of: itemSchema, by: item, path: "\(path)[\(index)]") { return problem }
+            }
+        }
+        return nil
+    }
+
+    private static func matches(type: String, _ value: JSONValue) -> Bool {
+        switch (type, value) {
+        case ("object", .object), ("array", .array), ("string", .string), ("boolean", .bool), ("null", .null): true
+        case ("number", .number): true
+        case ("integer", .number): value.doubleValue.map { $0 == $0.rounded() } ?? false
+        default: false
+        }
+    }
+}
