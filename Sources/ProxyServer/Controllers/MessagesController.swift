@@ -51,10 +51,40 @@ package struct MessagesController: Sendable {
         let encoder = ClaudeStreamEncoder(messageID: RequestReading.newID("msg_"), model: model, inputTokens: inputTokens, appliedEdits: edits)
         if !exchange.conversation.stream {
             let reply = try await exchange.collect()
-            return Self.jsonResponse(
-                ClaudeMessageAssembler(reply).message(id: encoder.messageID, model: model, inputTokens: inputTokens, appliedEdits: edits))
+            var message = ClaudeMessageAssembler(reply).message(id: encoder.messageID, model: model, inputTokens: inputTokens, appliedEdits: edits)
+            if let schema = exchange.conversation.responseSchema {
+                message = try Self.conforming(message, to: schema, requestID: context.requestID)
+            }
+            return Self.jsonResponse(message)
         }
         return exchange.streamResponse(ClaudeStreamFraming(encoder: encoder), pingInterval: settings.pingInterval)
+    }
+
+    /// A structured-output reply (`output_config.format`, `output_format`) as the bare JSON value, checked against
+    /// its schema; a reply that does not conform is a 502 rather than data the client would take as valid.
+    static func conforming(_ message: JSONValue, to schema: JSONValue, requestID: String) throws(ProxyHTTPError) -> JSONValue {
+        guard case .object(var members) = message, let index = members.firstIndex(where: { $0.key == "content" }),
+            let blocks = members[index].value.arrayValue
+        else { return message }
+        let hasToolUse = blocks.contains { $0["type"]?.stringValue == "tool_use" }
+        let text = blocks.compactMap { $0["type"]?.stringValue == "text" ? $0["text"]?.stringValue : nil }.joined()
+        if hasToolUse && text.trimmingWhitespace().isEmpty { return message }
+        switch StructuredOutput.conform(text, to: schema) {
+        case .success(let json):
+            var replaced = false
+            members[index].value = .array(
+                blocks.compactMap { block in
+                    guard block["type"]?.stringValue == "text" else { return block }
+                    if replaced { return nil }
+                    replaced = true
+                    return ["type": "text", "text": .string(json)]
+                })
+            return .object(members)
+        case .failure(let violation):
+            throw ProxyHTTPError(
+                ClaudeError(type: "api_error", status: 502, message: "the model's reply does not follow the requested JSON schema: \(violation.message)"), dialect: .claude,
+                requestID: requestID)
+        }
     }
 
     static func jsonResponse(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {

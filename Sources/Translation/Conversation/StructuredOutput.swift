@@ -67,3 +67,19 @@ package enum StructuredOutput {
         }
     }
 }
+
+extension StructuredOutput {
+    /// The reply text as the bare JSON value the schema asks for, or the reason it is not one.
+    package static func conform(_ text: String, to schema: JSONValue) -> Result<String, StructuredOutputViolation> {
+        let json = extractJSON(text)
+        guard let value = try? JSONParser.parse(json) else {
+            return .failure(StructuredOutputViolation(message: "the reply is not valid JSON"))
+        }
+        if let problem = violation(of: schema, by: value) { return .failure(StructuredOutputViolation(message: problem)) }
+        return .success(json)
+    }
+}
+
+package struct StructuredOutputViolation: Error, Sendable, Equatable {
+    package var message: String
+}
