@@ -80,7 +80,8 @@ extension ProxyConfig {
         ///
         /// The name is looked up, ignoring case, among ``aliases`` and then ``available``; failing that, the same is
         /// tried after removing a trailing `-thinking` and then also a trailing `-YYYYMMDD` date. A name that still
-        /// matches nothing resolves to ``defaultModel`` under `unknown: default` and to ``ModelResolution/unknown``
+        /// matches nothing resolves, under `unknown: default`, to the closest available model of its family
+        /// (``closestOfFamily(_:)``) or else to ``defaultModel``, and to ``ModelResolution/unknown``
         /// under `unknown: reject`. `thinking` is true when the name ends in `-thinking`.
         ///
         /// ```swift
@@ -108,7 +109,8 @@ extension ProxyConfig {
                     return .resolved(upstreamID: upstreamID, thinking: thinking)
                 }
             }
-            if let upstreamID = self.closestOfFamily(base) {
+            // Under `unknown: reject` the operator's table is exact; otherwise a known family beats the default.
+            if self.unknown == .useDefault, let upstreamID = self.closestOfFamily(base) {
                 return .resolved(upstreamID: upstreamID, thinking: thinking)
             }
             switch self.unknown {

@@ -79,4 +79,25 @@ struct ModelResolutionTests {
         #expect(models.resolveModel("claude-sonnet-4-5-20250929x") == .unknown)
         #expect(models.resolveModel("-thinking") == .unknown)
     }
+
+    @Test(
+        "names of a known family that no table lists map to the closest model of that family",
+        arguments: [
+            ("claude-opus-5-5", "claude-opus-4.5"),
+            ("claude-sonnet-5-5", "claude-sonnet-4.5"),
+            ("claude-haiku-5-5", "claude-haiku-4.5"),
+            ("claude-sonnet-4-1", "claude-sonnet-4"),
+            ("claude-haiku-5-5-20261101", "claude-haiku-4.5"),
+            ("claude-opus", "claude-opus-4.5"),
+        ]
+    )
+    func families(name: String, upstreamID: String) {
+        #expect(Self.models.resolveModel(name) == .resolved(upstreamID: upstreamID, thinking: false))
+    }
+
+    @Test("a family with no available model still falls back to the default")
+    func familyMissing() throws {
+        let models = ProxyConfig.Models(available: ["claude-sonnet-4.5"])
+        #expect(models.resolveModel("claude-haiku-5-5") == .fallback(upstreamID: "claude-sonnet-4.5", thinking: false))
+    }
 }

@@ -37,7 +37,7 @@ struct ClaudeRequestDecoderTests {
         (#"{"max_tokens":1,"messages":[{"role":"user","content":"x"}]}"#, "model"),
         (#"{"model":"m","messages":[{"role":"user","content":"x"}]}"#, "max_tokens"),
         (#"{"model":"m","max_tokens":1}"#, "messages"),
-        (#"{"model":"m","max_tokens":1,"messages":[{"role":"system","content":"x"}]}"#, "messages.0.role"),
+        (#"{"model":"m","max_tokens":1,"messages":[{"role":"developer","content":"x"}]}"#, "messages.0.role"),
         (#"{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/bmp","data":"AAAA"}}]}]}"#, "messages.0.content.0.source.media_type"),
         (#"{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"url","url":"http://x"}}]}]}"#, "messages.0.content.0.source.type"),
         (#"{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"video"}]}]}"#, "messages.0.content.0.type"),
