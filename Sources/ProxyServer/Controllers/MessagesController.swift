@@ -41,6 +41,9 @@ package struct MessagesController: Sendable {
     @Sendable func messages(_ request: Request, context: ProxyRequestContext) async throws -> Response {
         let settings = runtime.settings
         let conversation = try await RequestReading.decoded(request, context: context, limit: settings.maxBodyBytes, timeout: settings.bodyTimeout, ClaudeRequestDecoder.decode)
+        for field in conversation.ignoredFields {
+            runtime.debugOnce("claude.\(field)", "accepted and ignored a request field that only tunes Anthropic's serving: \(field)")
+        }
         let exchange = try await ReplyExchange.start(
             conversation, runtime: runtime, settings: settings, dialect: .claude, requestID: context.requestID,
             routing: ExchangeRouting(request, context: context))

@@ -21,6 +21,7 @@ package final class ProxyRuntime: Sendable {
     /// Device logins started over HTTP (`/v2/auth/...`).
     package let deviceLogins: DeviceLogins?
     private let loadedConfig = Mutex<ProxyConfig?>(nil)
+    private let loggedOnce = Mutex(Set<String>())
     package let logger: Logger
     /// Prometheus metrics (`/metrics`) and systemd notifications (a no-op outside systemd).
     package let metrics: ProxyMetrics
@@ -41,6 +42,13 @@ package final class ProxyRuntime: Sendable {
         self.logger = logger
         self.metrics = metrics
         self.notifier = notifier
+    }
+
+    /// Logs `message` at debug level the first time `key` is seen in this process (accepted-and-ignored
+    /// request fields: worth knowing once, noise on every request).
+    package func debugOnce(_ key: String, _ message: @autoclosure () -> Logger.Message) {
+        guard loggedOnce.withLock({ $0.count < 1_000 && $0.insert(key).inserted }) else { return }
+        logger.debug(message())
     }
 
     /// The settings in force now; a request reads this once and keeps its copy.

@@ -7,6 +7,11 @@ import ProxyModels
 /// Fields that only tune how Anthropic serves a request (`service_tier`, `speed`, `inference_geo`,
 /// `container`, `diagnostics`, `user_profile_id`, `workspace_id`, `cache_control`) are accepted and ignored.
 package enum ClaudeRequestDecoder {
+    /// Accepted and ignored: they tune how Anthropic serves a request, which has no meaning for Amazon Q.
+    package static let servingFields = [
+        "service_tier", "speed", "inference_geo", "container", "diagnostics", "user_profile_id", "workspace_id", "cache_control",
+    ]
+
     package static func decode(_ body: JSONValue) throws(RequestError) -> Conversation {
         guard case .object = body else { throw .invalid("body", "the request body must be a JSON object") }
         guard let model = body["model"] else { throw .invalid("model", "field required") }
@@ -79,6 +84,7 @@ package enum ClaudeRequestDecoder {
         conversation.effort = output.effort
         conversation.toolSearch = tools.toolSearch
         conversation.contextEdits = edits
+        conversation.ignoredFields = servingFields.filter { body[$0] != nil }
         if let responseSchema {
             conversation.responseSchema = responseSchema
             conversation.extraInstructions.append(StructuredOutput.instruction(for: responseSchema))

@@ -31,6 +31,8 @@ package struct Conversation: Sendable, Equatable {
     package var toolSearch = false
     /// Claude `context_management.edits`, applied to the history before it goes upstream.
     package var contextEdits: [ContextEdit] = []
+    /// Request fields that only tune how the original API serves a request, accepted and ignored (logged once).
+    package var ignoredFields: [String] = []
 
     package init(
         model: String, system: String = "", messages: [Message], tools: [Tool] = [], toolChoice: ToolChoice = .auto,
