@@ -273,6 +273,19 @@ package final class AccountPool: Sendable {
 
     // MARK: - Status
 
+    /// The enabled accounts that hold an unexpired access token now, with that token; no refresh is started.
+    /// Model discovery uses it, so that asking an account for its models never costs a token refresh.
+    package func accountsWithValidTokens() -> [(credentials: AccountCredentials, accessToken: String)] {
+        let now = clockNow()
+        return storage.withLock { storage in
+            storage.machine.entries.compactMap { id, entry in
+                guard entry.credentials.enabled, let token = storage.tokens[id], let expiresAt = entry.tokenExpiresAt, now < expiresAt
+                else { return nil }
+                return (entry.credentials, token)
+            }
+        }
+    }
+
     package func snapshot() -> [AccountSnapshot] {
         let now = clockNow()
         return storage.withLock { storage in

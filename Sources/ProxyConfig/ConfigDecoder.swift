@@ -24,7 +24,7 @@ final class ConfigDecoder {
     ]
     static let listenerKeys = ["address", "open"]
     static let upstreamKeys = ["endpoint", "oidc_endpoint", "proxy", "connect_timeout", "read_timeout", "template"]
-    static let modelsKeys = ["default", "unknown", "available", "aliases"]
+    static let modelsKeys = ["default", "unknown", "available", "aliases", "discover"]
     static let balancingKeys = [
         "strategy", "retries", "max_errors", "error_window", "cooldown", "max_cooldown", "affinity_ttl",
     ]
@@ -320,6 +320,9 @@ final class ConfigDecoder {
             let policy = self.reader.choice(field, ProxyConfig.Models.UnknownModelPolicy.self)
         {
             models.unknown = policy
+        }
+        if let field = map["discover"], let discover = self.reader.bool(field) {
+            models.discover = discover
         }
 
         if let field = map["aliases"], let map = self.reader.mapping(field, allowed: nil) {

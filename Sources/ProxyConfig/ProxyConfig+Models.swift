@@ -11,6 +11,9 @@ extension ProxyConfig {
         /// `aliases`: client model name → upstream id (always one of ``available``). Keys keep their spelling;
         /// lookups ignore case. When the file has no `aliases`, ``builtinAliases`` restricted to ``available``.
         package var aliases: [String: String]
+        /// `discover`: ask each account which models it has (`ListAvailableModels`) and serve those too, so that
+        /// a new upstream model needs no release. `false` serves exactly ``available``.
+        package var discover = true
 
         /// What an unknown client model name does; raw values are the YAML spellings.
         package enum UnknownModelPolicy: String, Sendable, Hashable, CaseIterable {
@@ -91,7 +94,9 @@ extension ProxyConfig {
         ///
         /// - Parameter clientName: The `model` field of the client's request.
         /// - Returns: The upstream id and whether extended thinking was asked for by name.
-        package func resolveModel(_ clientName: String) -> ModelResolution {
+        ///   - discovered: Model ids the accounts reported (`ListAvailableModels`); used when ``discover`` is on.
+        package func resolveModel(_ clientName: String, discovered: [String] = []) -> ModelResolution {
+            let discovered = self.discover ? discovered : []
             let name = clientName.trimmingWhitespace()
             let thinkingSuffix = "-thinking"
             let thinking = name.lowercased().hasSuffix(thinkingSuffix) && name.count > thinkingSuffix.count
@@ -105,12 +110,12 @@ extension ProxyConfig {
                 candidates.append(undated)
             }
             for candidate in candidates {
-                if let upstreamID = self.lookup(candidate) {
+                if let upstreamID = self.lookup(candidate) ?? discovered.first(where: { $0.lowercased() == candidate.lowercased() }) {
                     return .resolved(upstreamID: upstreamID, thinking: thinking)
                 }
             }
             // Under `unknown: reject` the operator's table is exact; otherwise a known family beats the default.
-            if self.unknown == .useDefault, let upstreamID = self.closestOfFamily(base) {
+            if self.unknown == .useDefault, let upstreamID = self.closestOfFamily(base, among: self.available + discovered) {
                 return .resolved(upstreamID: upstreamID, thinking: thinking)
             }
             switch self.unknown {
@@ -134,9 +139,9 @@ extension ProxyConfig {
         /// For a name of a known family that no table lists (`claude-opus-5-5`, a model newer than this release), the
         /// available model of the same family whose version is closest (the newer one on a tie). A haiku background
         /// request then stays on haiku instead of spending the default model's quota.
-        func closestOfFamily(_ name: String) -> String? {
+        func closestOfFamily(_ name: String, among candidates: [String]) -> String? {
             guard let (family, version) = Models.familyAndVersion(name) else { return nil }
-            let members = self.available.compactMap { id -> (id: String, version: Double)? in
+            let members = candidates.compactMap { id -> (id: String, version: Double)? in
                 guard let parsed = Models.familyAndVersion(id), parsed.family == family else { return nil }
                 return (id, parsed.version ?? 0)
             }

@@ -21,7 +21,7 @@ extension ProxyConfig {
             ],
             "models": [
                 "default": .string(models.defaultModel), "unknown": .string(models.unknown.rawValue),
-                "available": .array(models.available.map(JSONValue.string)),
+                "available": .array(models.available.map(JSONValue.string)), "discover": .bool(models.discover),
                 "aliases": .object(models.aliases.sorted { $0.key < $1.key }.map { JSONMember($0.key, .string($0.value)) }),
             ],
             "balancing": [

@@ -45,6 +45,7 @@ extension ProxyConfig {
         lines.append("  default: \(models.defaultModel)")
         lines.append("  unknown names: \(models.unknown == .useDefault ? "served by the default model" : "rejected")")
         lines.append("  available: \(models.available.joined(separator: ", "))")
+        lines.append("  discovery: \(models.discover ? "the models each account reports are served too" : "off")")
         lines.append("  aliases: \(models.aliases.count)")
         for (name, target) in models.aliases.sorted(by: { $0.key < $1.key }) {
             lines.append("    \(name) -> \(target)")

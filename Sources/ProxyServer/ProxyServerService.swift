@@ -98,6 +98,7 @@ package struct ProxyServerService: Service {
                             }
                         }
                         background.addTask { await pool.runRefreshLoop() }
+                        background.addTask { await ModelDiscovery(runtime: runtime).run() }
                         background.addTask { await persistence.runFlushLoop(every: reloadOptions.statsFlushInterval) }
                         for await request in requests {
                             runtime.announceReloading()
@@ -139,4 +140,9 @@ package struct ReloadOptions: Sendable {
     package var statsFlushInterval: Duration = .seconds(10)
 
     package init() {}
+}
+extension ProxyServerService: CustomStringConvertible {
+    /// ServiceLifecycle logs each service at debug as it starts; the default description would print the whole
+    /// config and the process environment, which may hold secrets (`${VAR}` values).
+    package var description: String { "ProxyServerService" }
 }

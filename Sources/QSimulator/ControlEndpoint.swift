@@ -11,6 +11,7 @@ enum ControlEndpoint {
             [
                 "openStreams": .int(state.openStreams),
                 "totalRequests": .int(state.totalRequests),
+                "modelListings": .int(state.modelListings),
                 "rejectedRequests": .int(state.rejectedRequests),
                 "rejections": .array(state.rejections.map { .string($0) }),
                 "authFailures": .int(state.authFailures),

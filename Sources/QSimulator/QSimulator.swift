@@ -15,8 +15,9 @@ import NIOCore
 /// | `tool:NAME:{json}` | "Calling NAME." (unless text came first), then a tool call: start, the JSON in 3 raw fragments, `stop`. Several run in order; the text names them all, comma-separated |
 /// | `long:N` | N characters of lorem ipsum in 12-character events |
 /// | `echo` | the text between `--- USER MESSAGE BEGIN ---\n` and `\n--- USER MESSAGE END ---`, or the whole content |
+/// | `say:{"text":"TEXT"}` | exactly TEXT, a JSON string, so it may contain `]]` and directives (for a reply the client will send back) |
 /// | `recall:NEEDLE` | "Recalled from the history: NEEDLE" when a history message contains NEEDLE, else "Not in the history: NEEDLE" |
-/// | `plan:{"steps":[STEP, ...]}` | scripts a whole agent loop up front: each STEP is a string of directives, and reply N after the plan's message plays step N (below) |
+/// | `plan:{"steps":[STEP, ...], "when":{TEXT: STEP}}` | scripts a whole agent loop up front: each STEP is a string of directives, and reply N after the plan's message plays step N (below) |
 /// | `thinking` | `<thinking>I should answer briefly.</thinking>\n\nThe answer is 42.`, tags split across events |
 /// | `hold` | "Held: ", then waits for ``SimulatorState/releaseHeld()`` or `POST /__sim/release`, then "released." |
 /// | `delay:MS` | MS milliseconds between frames (overrides `frameDelay`) |
@@ -41,8 +42,12 @@ import NIOCore
 /// turns do not shift the count, text folded into the plan's user turn does not matter, a retried request
 /// gets the same step again, and nothing is remembered between requests (concurrent sessions and sub-agents
 /// each follow their own plan). Directives of the current message itself other than `plan:` win over the
-/// plan's step. Once every step was played, replies are the default ones. A plan whose argument is not
-/// `{"steps": [strings]}` is answered with a text that says so.
+/// plan's step. The optional `when` object maps a text to a step: a later request whose current message
+/// contains that text plays it instead of its own step, for requests the client makes by itself at a
+/// point the test cannot predict (Claude Code's summary request when it compacts its context). Once every
+/// step was played, replies are the default ones. A plan whose argument is not
+/// `{"steps": [strings], "when": {text: string}}` is answered with a text that says so
+/// (``AgentPlan``).
 ///
 /// With no directive the reply lists the current tool results, if any, or else is
 /// ``SimulatorOptions/defaultReply``.
@@ -71,6 +76,9 @@ package enum QSimulator {
         let router = Router(context: BasicRequestContext.self)
         router.post("/") { request, _ in
             try await AssistantEndpoint.respond(to: request, options: options, state: state)
+        }
+        router.get("/ListAvailableModels") { request, _ in
+            ModelsEndpoint.respond(to: request, options: options, state: state)
         }
         router.post("/token") { request, _ in
             try await TokenEndpoint.respond(to: request, options: options, state: state)

@@ -58,55 +58,12 @@ struct ReplyBuilder {
         return ([], nil)
     }
 
-    /// The step of a `plan:` this reply plays, if any: the plan is the last one in the most recent user
-    /// message that carries one (the current message included; content and tool results' text), and the
-    /// step's index is the number of assistant messages after that message, i.e. the number of replies the
-    /// plan has scripted so far. Messages before the plan's (the system prompt's leading pair, earlier
-    /// turns) do not count, and text folded into the plan's own user turn does not either. `nil` without a
-    /// plan and once every step was played, so that the reply falls back to the default one.
+    /// The step of a `plan:` this reply plays, if any (``AgentPlan/step(history:current:)``).
     var planStep: (index: Int, directives: [Directive])? {
         let current = AssistantRequest.PriorMessage(
             role: .user, text: ([self.request.content] + self.request.toolResults.map(\.text)).joined(separator: "\n")
         )
-        let messages = self.request.history + [current]
-        var found: (position: Int, plan: Directive)?
-        for (position, message) in messages.enumerated().reversed() where message.role == .user {
-            if let plan = Directive.scan(message.text).last(where: { $0.name == "plan" }) {
-                found = (position, plan)
-                break
-            }
-        }
-        guard let found else { return nil }
-        let index = messages[(found.position + 1)...].count { $0.role == .assistant }
-        switch Self.planSteps(found.plan.argument) {
-        case .success(let steps):
-            guard index < steps.count else { return nil }
-            return (index, Directive.scan(steps[index]))
-        case .failure(let problem):
-            return (index, [Directive(name: "text", argument: "q2api simulate: the plan is invalid: \(problem.reason)")])
-        }
-    }
-
-    struct PlanProblem: Error, Equatable {
-        var reason: String
-    }
-
-    /// The steps of a `plan:` argument, `{"steps": ["directives of step 0", ...]}`.
-    static func planSteps(_ argument: String?) -> Result<[String], PlanProblem> {
-        guard let argument, let plan = try? JSONParser.parse(Array(argument.utf8)) else {
-            return .failure(PlanProblem(reason: "its argument is not JSON"))
-        }
-        guard let steps = plan["steps"]?.arrayValue else {
-            return .failure(PlanProblem(reason: "it has no \"steps\" array"))
-        }
-        var texts: [String] = []
-        for step in steps {
-            guard let text = step.stringValue else {
-                return .failure(PlanProblem(reason: "step \(texts.count) is not a string"))
-            }
-            texts.append(text)
-        }
-        return .success(texts)
+        return AgentPlan.step(history: self.request.history, current: current)
     }
 
     func plan() throws -> ReplyPlan {
@@ -182,6 +139,10 @@ struct ReplyBuilder {
             try texts(CannedText.pieces(CannedText.lorem(count: Int(argument) ?? 0), size: Self.longEventSize))
         case "echo":
             try texts(CannedText.pieces(Self.userText(in: self.request.content), size: Self.longEventSize))
+        case "say":
+            // `say:{"text": "..."}`: any text, `]]` and directives included, as a JSON string.
+            let text = (try? JSONParser.parse(Array(argument.utf8)))?["text"]?.stringValue ?? ""
+            try texts(CannedText.pieces(text, size: Self.longEventSize))
         case "recall":
             let found = !argument.isEmpty && self.request.history.contains { $0.text.contains(argument) }
             let answer = found ? "Recalled from the history: \(argument)" : "Not in the history: \(argument)"

@@ -19,6 +19,7 @@ package final class SimulatorState: Sendable {
     private struct Storage {
         var openStreams = 0
         var totalRequests = 0
+        var modelListings = 0
         var refreshCount = 0
         /// Successful refreshes by OIDC client id (each q2api account names its own client).
         var refreshesByClient: [String: Int] = [:]
@@ -53,6 +54,8 @@ package final class SimulatorState: Sendable {
 
     /// Every `POST /` received, valid or not.
     package var totalRequests: Int { self.storage.withLock { $0.totalRequests } }
+    /// `GET /ListAvailableModels` calls.
+    package var modelListings: Int { self.storage.withLock { $0.modelListings } }
 
     /// Successful `/token` refreshes.
     package var refreshCount: Int { self.storage.withLock { $0.refreshCount } }
@@ -168,6 +171,10 @@ package final class SimulatorState: Sendable {
     }
 
     // MARK: - Recording (used by the endpoints)
+
+    func recordModelListing() {
+        self.storage.withLock { $0.modelListings += 1 }
+    }
 
     func recordRequest() {
         self.storage.withLock { $0.totalRequests += 1 }

@@ -29,6 +29,10 @@ struct SimulateCommand: AsyncParsableCommand {
     var autoApproveDeviceAfter: Int?
     @Flag(help: "Device login: never answer slow_down to polls faster than the interval.") var noSlowDown = false
     @Option(help: "Milliseconds /token waits before answering a refresh (for crash tests).") var tokenDelayMs = 0
+    @Option(
+        name: .customLong("model"),
+        help: "A model id the service accepts and lists in ListAvailableModels (repeatable; default: the Builder ID list).")
+    var models: [String] = []
 
     func run() async throws {
         LoggingBootstrap.bootstrap(level: "info", format: "text")
@@ -38,11 +42,12 @@ struct SimulateCommand: AsyncParsableCommand {
         guard deviceInterval >= 0, deviceCodeLifetime >= 0, (autoApproveDeviceAfter ?? 0) >= 0 else {
             throw ValidationError("--device-interval, --device-code-lifetime and --auto-approve-device-after must not be negative")
         }
-        let options = SimulatorOptions(
+        var options = SimulatorOptions(
             clientID: clientId, clientSecret: clientSecret, refreshTokens: refreshTokens, accessTokenLifetime: tokenLifetime,
             rotateRefreshTokens: rotateRefreshTokens, frameDelay: .milliseconds(frameDelayMs), defaultReply: defaultReply,
             writes: writePattern, deviceInterval: deviceInterval, deviceCodeLifetime: deviceCodeLifetime, autoApproveDeviceAfterPolls: autoApproveDeviceAfter,
             enforceSlowDown: !noSlowDown, tokenDelay: .milliseconds(max(0, tokenDelayMs)))
+        if !models.isEmpty { options.models = models }
         let app = QSimulator.application(
             options: options, state: SimulatorState(), host: host, port: port, logger: logger,
             onBound: { bound in print("simulator listening on http://\(host):\(bound)") })

@@ -19,7 +19,7 @@ package struct ModelsController: Sendable {
     }
 
     @Sendable func list(_ request: Request, context: ProxyRequestContext) async throws -> Response {
-        let models = runtime.settings.models
+        let models = runtime.servedModels(settings: runtime.settings)
         switch context.dialect {
         case .claude:
             return MessagesController.jsonResponse([
@@ -34,7 +34,8 @@ package struct ModelsController: Sendable {
     @Sendable func show(_ request: Request, context: ProxyRequestContext) async throws -> Response {
         let id = context.parameters.get("id") ?? ""
         let settings = runtime.settings
-        guard let choice = settings.resolveModel(id), settings.models.contains(choice.upstreamID) || settings.models.contains(id) else {
+        let served = runtime.servedModels(settings: settings)
+        guard let choice = runtime.resolveModel(id, settings: settings), served.contains(choice.upstreamID) || served.contains(id) else {
             throw ProxyHTTPError(.notFound("model: \(id) is not served by this proxy"), dialect: context.dialect, requestID: context.requestID)
         }
         _ = choice

@@ -26,6 +26,8 @@ package final class ProxyRuntime: Sendable {
     /// Prometheus metrics (`/metrics`) and systemd notifications (a no-op outside systemd).
     package let metrics: ProxyMetrics
     package let notifier: SystemdNotifier
+    /// The models the accounts reported (`ListAvailableModels`); see ``ModelDiscovery``.
+    package let modelCatalog = ModelCatalog()
 
     package init(
         settings: ServerSettings, pool: AccountPool, qClient: AmazonQClient, logger: Logger, metrics: ProxyMetrics = ProxyMetrics(),
@@ -49,6 +51,18 @@ package final class ProxyRuntime: Sendable {
     package func debugOnce(_ key: String, _ message: @autoclosure () -> Logger.Message) {
         guard loggedOnce.withLock({ $0.count < 1_000 && $0.insert(key).inserted }) else { return }
         logger.debug(message())
+    }
+
+    /// Maps a client's model name with the settings in force and the models the accounts reported.
+    package func resolveModel(_ name: String, settings: ServerSettings) -> ServerSettings.ModelChoice? {
+        settings.resolveModel(name, modelCatalog.discovered)
+    }
+
+    /// The models `/v1/models` lists: the configured ones, then the ones only discovery found.
+    package func servedModels(settings: ServerSettings) -> [String] {
+        guard settings.modelDiscovery else { return settings.models }
+        let configured = Set(settings.models.map { $0.lowercased() })
+        return settings.models + modelCatalog.discovered.filter { !configured.contains($0.lowercased()) }
     }
 
     /// The settings in force now; a request reads this once and keeps its copy.

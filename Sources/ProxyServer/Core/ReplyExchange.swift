@@ -53,7 +53,7 @@ struct ReplyExchange: Sendable {
             $0.model = clientModel
             $0.metricModel = settings.metricModel(clientModel)
         }
-        guard let model = settings.resolveModel(conversation.model) else {
+        guard let model = runtime.resolveModel(conversation.model, settings: settings) else {
             throw fail(.notFound("model: \(conversation.model) is not served by this proxy; GET /v1/models lists the models"))
         }
         if model.thinking && conversation.thinking == nil { conversation.thinking = .enabled(budgetTokens: 16_000) }

@@ -16,8 +16,8 @@ extension ServerSettings {
             upstreamEndpoint: config.upstream.endpoint.absoluteString,
             template: template,
             models: models.available,
-            resolveModel: { name in
-                let resolution = models.resolveModel(name)
+            resolveModel: { name, discovered in
+                let resolution = models.resolveModel(name, discovered: discovered)
                 guard let id = resolution.upstreamID else { return nil }
                 return ModelChoice(upstreamID: id, thinking: resolution.thinking)
             },
@@ -27,6 +27,7 @@ extension ServerSettings {
         self.adminKeys = config.adminKeys.map(\.value)
         self.adminOpenOnLoopback = config.adminOpenOnLoopback
         self.console = config.console
+        self.modelDiscovery = models.discover
         self.modelNames = Set((models.available + models.aliases.keys).map { $0.lowercased() })
     }
 }

@@ -47,7 +47,9 @@ package struct ServerSettings: Sendable {
     /// Upstream model ids served, for `GET /v1/models`.
     package var models: [String]
     /// Maps a client model name to an upstream id; nil = unknown and rejected.
-    package var resolveModel: @Sendable (String) -> ModelChoice?
+    package var resolveModel: @Sendable (String, _ discovered: [String]) -> ModelChoice?
+    /// `models.discover`: the models the accounts report are served too.
+    package var modelDiscovery = true
     /// Seconds between keep-alive pings while the upstream is silent.
     package var pingInterval: Duration
     package var configGeneration: Int
@@ -60,7 +62,7 @@ package struct ServerSettings: Sendable {
         listeners: [Listener] = [.init(host: "127.0.0.1", port: 8080)], apiKeys: [String] = [], maxBodyBytes: Int = 20 * 1024 * 1024,
         maxInputTokens: Int = 200_000, retries: Int = 2, upstreamEndpoint: String = "https://q.us-east-1.amazonaws.com/",
         template: RequestTemplate = .builtIn, models: [String] = ["claude-sonnet-4.5"],
-        resolveModel: @escaping @Sendable (String) -> ModelChoice? = { _ in ModelChoice(upstreamID: "claude-sonnet-4.5") },
+        resolveModel: @escaping @Sendable (String, _ discovered: [String]) -> ModelChoice? = { _, _ in ModelChoice(upstreamID: "claude-sonnet-4.5") },
         pingInterval: Duration = .seconds(15), configGeneration: Int = 1, configPath: String = ""
     ) {
         self.listeners = listeners
