@@ -234,7 +234,9 @@ struct ReplyBuilder {
 
     private func appendDefaultReply(to script: inout ReplyScript, state: inout BuildState) throws {
         let pieces: [String]
-        if !self.request.toolResults.isEmpty {
+        if let schema = StructuredReply.schema(in: self.request.content) {
+            pieces = CannedText.pieces(StructuredReply.instance(of: schema).jsonString, size: Self.longEventSize)
+        } else if !self.request.toolResults.isEmpty {
             let previews = self.request.toolResults.map { String($0.text.prefix(Self.toolResultPreviewLength)) }
             pieces = CannedText.pieces("Tool results received: " + previews.joined(separator: " | "), size: Self.longEventSize)
         } else {
