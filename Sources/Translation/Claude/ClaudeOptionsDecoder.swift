@@ -44,6 +44,10 @@ enum ClaudeOptionsDecoder {
         guard case .object = value, let type = value["type"]?.stringValue else { throw .invalid(path, "must be an object with a type") }
         guard type == "json_schema" else { throw .invalid("\(path).type", "must be json_schema") }
         guard let schema = value["schema"], case .object = schema else { throw .invalid("\(path).schema", "must be a JSON schema object") }
+        if let problem = StructuredOutput.schemaProblem(schema, path: "\(path).schema") {
+            let field = String(problem.prefix { $0 != ":" })
+            throw .invalid(field, String(problem.dropFirst(field.count + 2)))
+        }
         return schema
     }
 

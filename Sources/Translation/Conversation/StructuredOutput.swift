@@ -10,6 +10,38 @@ package enum StructuredOutput {
         "Respond with only a single JSON value that conforms to this JSON schema, with no prose and no code fence: \(schema.jsonString)"
     }
 
+    static let types: Set<String> = ["object", "array", "string", "number", "integer", "boolean", "null"]
+
+    /// Why `schema` is not a JSON schema q2api can hold a reply to (the API refuses those with a 400), or `nil`.
+    package static func schemaProblem(_ schema: JSONValue, path: String = "schema") -> String? {
+        guard case .object = schema else { return "\(path): must be a JSON schema object" }
+        if let type = schema["type"] {
+            let names = type.arrayValue.map { $0.map(\.stringValue) } ?? [type.stringValue]
+            if names.isEmpty || names.contains(where: { $0 == nil || !types.contains($0!) }) {
+                return "\(path).type: must be one of \(types.sorted().joined(separator: ", ")) or a list of them"
+            }
+        }
+        if let required = schema["required"], required.arrayValue?.allSatisfy({ $0.stringValue != nil }) != true {
+            return "\(path).required: must be a list of property names"
+        }
+        if let options = schema["enum"], options.arrayValue?.isEmpty != false { return "\(path).enum: must be a non-empty list" }
+        if let properties = schema["properties"] {
+            guard let members = properties.objectValue else { return "\(path).properties: must be an object" }
+            for member in members {
+                if let problem = schemaProblem(member.value, path: "\(path).properties.\(member.key)") { return problem }
+            }
+        }
+        if let items = schema["items"], let problem = schemaProblem(items, path: "\(path).items") { return problem }
+        for key in ["anyOf", "oneOf"] {
+            guard let variants = schema[key] else { continue }
+            guard let list = variants.arrayValue, !list.isEmpty else { return "\(path).\(key): must be a non-empty list" }
+            for (index, variant) in list.enumerated() {
+                if let problem = schemaProblem(variant, path: "\(path).\(key).\(index)") { return problem }
+            }
+        }
+        return nil
+    }
+
     /// The JSON text inside a reply: the reply itself, or the body of its first code fence, trimmed.
     package static func extractJSON(_ text: String) -> String {
         let trimmed = text.trimmingWhitespace()
