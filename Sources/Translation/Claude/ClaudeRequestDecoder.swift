@@ -85,6 +85,9 @@ package enum ClaudeRequestDecoder {
         conversation.toolSearch = tools.toolSearch
         conversation.contextEdits = edits
         conversation.ignoredFields = servingFields.filter { body[$0] != nil }
+        conversation.droppedRedactedThinking = rawMessages.reduce(0) { count, message in
+            count + (message["content"]?.arrayValue ?? []).count { $0["type"]?.stringValue == "redacted_thinking" }
+        }
         if let responseSchema {
             conversation.responseSchema = responseSchema
             conversation.extraInstructions.append(StructuredOutput.instruction(for: responseSchema))

@@ -33,6 +33,8 @@ package struct Conversation: Sendable, Equatable {
     package var contextEdits: [ContextEdit] = []
     /// Request fields that only tune how the original API serves a request, accepted and ignored (logged once).
     package var ignoredFields: [String] = []
+    /// `redacted_thinking` blocks left out of the history: only Anthropic's models can read them.
+    package var droppedRedactedThinking = 0
 
     package init(
         model: String, system: String = "", messages: [Message], tools: [Tool] = [], toolChoice: ToolChoice = .auto,

@@ -67,6 +67,9 @@ package enum UpstreamRequestBuilder {
         }
         let systemMessages = conversation.messages.count { $0.role == .system }
         if systemMessages > 0 { repairs.append("folded \(systemMessages) system-role message(s) into the adjacent user turn") }
+        if conversation.droppedRedactedThinking > 0 {
+            repairs.append("dropped \(conversation.droppedRedactedThinking) redacted_thinking block(s): only Anthropic's models can read them")
+        }
 
         // 1. A trailing assistant turn (prefill) is deprecated for Claude 4 and unsupported upstream.
         var dropped = 0
