@@ -28,11 +28,37 @@ struct ChatCompletionsController: Sendable {
         let model = exchange.conversation.model
         if !exchange.conversation.stream {
             let reply = try await exchange.collect()
-            return MessagesController.jsonResponse(
-                OpenAICompletionAssembler.completion(reply, id: id, model: model, created: created, inputTokens: exchange.plan.inputTokens))
+            var completion = OpenAICompletionAssembler.completion(reply, id: id, model: model, created: created, inputTokens: exchange.plan.inputTokens)
+            if let schema = exchange.conversation.responseSchema {
+                completion = try Self.conforming(completion, to: schema, requestID: context.requestID)
+            }
+            return MessagesController.jsonResponse(completion)
         }
         let encoder = OpenAIStreamEncoder(completionID: id, model: model, created: created, includeUsage: decoded.includeUsage)
         return exchange.streamResponse(OpenAIStreamFraming(encoder: encoder), pingInterval: settings.pingInterval)
+    }
+}
+
+extension ChatCompletionsController {
+    /// A `json_schema` reply as the bare JSON value, checked against its schema (502 when it does not conform).
+    static func conforming(_ completion: JSONValue, to schema: JSONValue, requestID: String) throws(ProxyHTTPError) -> JSONValue {
+        guard case .object(var members) = completion, let index = members.firstIndex(where: { $0.key == "choices" }),
+            var choices = members[index].value.arrayValue, case .object(var choice)? = choices.first,
+            let messageIndex = choice.firstIndex(where: { $0.key == "message" }), case .object(var message) = choice[messageIndex].value,
+            let contentIndex = message.firstIndex(where: { $0.key == "content" }), let text = message[contentIndex].value.stringValue
+        else { return completion }
+        switch StructuredOutput.conform(text, to: schema) {
+        case .success(let json):
+            message[contentIndex].value = .string(json)
+            choice[messageIndex].value = .object(message)
+            choices[0] = .object(choice)
+            members[index].value = .array(choices)
+            return .object(members)
+        case .failure(let violation):
+            throw ProxyHTTPError(
+                ClaudeError(type: "api_error", status: 502, message: "the model's reply does not follow the requested JSON schema: \(violation.message)"),
+                dialect: .openAI, requestID: requestID)
+        }
     }
 }
 

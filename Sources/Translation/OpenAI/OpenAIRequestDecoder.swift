@@ -118,12 +118,14 @@ package enum OpenAIRequestDecoder {
         if thinking == nil, modelName.lowercased().hasSuffix("-thinking") { thinking = .enabled(budgetTokens: 16000) }
 
         var extraInstructions: [String] = []
-        if let instruction = try decodeResponseFormat(body["response_format"]) { extraInstructions.append(instruction) }
+        let format = try decodeResponseFormat(body["response_format"])
+        if let instruction = format?.instruction { extraInstructions.append(instruction) }
 
-        let conversation = Conversation(
+        var conversation = Conversation(
             model: modelName, system: system.joined(separator: "\n"), messages: messages, tools: try decodeTools(body["tools"]),
             toolChoice: try decodeToolChoice(body["tool_choice"]), maxTokens: maxTokens, stopSequences: stopSequences, thinking: thinking,
             stream: stream, sessionKey: sessionKey, extraInstructions: extraInstructions)
+        conversation.responseSchema = format?.schema
         return OpenAIRequest(conversation: conversation, includeUsage: includeUsage)
     }
 
@@ -287,20 +289,25 @@ package enum OpenAIRequestDecoder {
         }
     }
 
-    /// `response_format` is honoured by instruction: the upstream has no structured-output mode (best effort).
-    static func decodeResponseFormat(_ value: JSONValue?) throws(RequestError) -> String? {
+    /// `response_format` is honoured by instruction: the upstream has no structured-output mode. A `json_schema`
+    /// format also returns its schema, which a non-streaming reply is checked against (`StructuredOutput`).
+    static func decodeResponseFormat(_ value: JSONValue?) throws(RequestError) -> (instruction: String, schema: JSONValue?)? {
         guard let value, !value.isNull else { return nil }
         guard case .object = value, let type = value["type"]?.stringValue else {
             throw .invalid("response_format", "must be an object with a type")
         }
         switch type {
         case "text": return nil
-        case "json_object": return jsonObjectInstruction
+        case "json_object": return (jsonObjectInstruction, nil)
         case "json_schema":
             guard let format = value["json_schema"], case .object = format else { throw .invalid("response_format.json_schema", "field required") }
             let schema = format["schema"] ?? .object([])
             guard case .object = schema else { throw .invalid("response_format.json_schema.schema", "must be an object") }
-            return "Respond with a single valid JSON object that conforms to this JSON schema, and nothing else: \(schema.jsonString)"
+            if let problem = StructuredOutput.schemaProblem(schema, path: "response_format.json_schema.schema") {
+                let field = String(problem.prefix { $0 != ":" })
+                throw .invalid(field, String(problem.dropFirst(field.count + 2)))
+            }
+            return ("Respond with a single valid JSON object that conforms to this JSON schema, and nothing else: \(schema.jsonString)", schema)
         default:
             throw .invalid("response_format.type", "must be one of text, json_object, json_schema")
         }
