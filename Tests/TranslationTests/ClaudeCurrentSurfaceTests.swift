@@ -146,6 +146,9 @@ struct ClaudeCurrentSurfaceTests {
         let searching = try plan(
             #"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"x"}],"tools":[{"type":"tool_search_tool_regex_20251119","name":"tool_search_tool_regex"},{"name":"WebFetch","description":"fetch","input_schema":{"type":"object"},"defer_loading":true}]}"#)
         #expect(names(searching.body) == ["WebFetch"])
+        let placeholder = try plan(
+            #"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"x"}],"tools":[{"type":"tool_search_tool_bm25_20251119","name":"s"},{"name":"DeferredToolPlaceholder","description":"p","input_schema":{"type":"object"},"defer_loading":true}]}"#)
+        #expect(names(placeholder.body).isEmpty, "the placeholder never reaches the upstream")
     }
 
     @Test("versioned client tools get their published schemas; server tools are refused by type")

@@ -10,7 +10,7 @@ enum ClaudeContentDecoder {
     /// Result blocks of Anthropic's server tools, which can appear in a replayed history.
     static let serverToolResultTypes: Set<String> = [
         "web_search_tool_result", "web_fetch_tool_result", "code_execution_tool_result", "bash_code_execution_tool_result",
-        "text_editor_code_execution_tool_result", "tool_search_tool_result",
+        "text_editor_code_execution_tool_result", "tool_search_tool_result", "mcp_tool_result", "advisor_tool_result",
     ]
 
     static func decodeMessage(_ raw: JSONValue, path: String) throws(RequestError) -> Conversation.Message {
@@ -32,10 +32,15 @@ enum ClaudeContentDecoder {
             for (index, block) in blocks.enumerated() {
                 let blockPath = "\(path).content.\(index)"
                 if role == .system {
-                    guard case .object = block, block["type"]?.stringValue == "text", let text = block["text"]?.stringValue else {
-                        throw .invalid(blockPath, "system messages take text blocks only")
+                    switch block["type"]?.stringValue {
+                    case "text":
+                        guard let text = block["text"]?.stringValue else { throw .invalid("\(blockPath).text", "must be a string") }
+                        content.append(.text(text))
+                    case "tool_addition", "tool_removal":
+                        content += try decodeBlock(block, role: role, path: blockPath)
+                    default:
+                        throw .invalid(blockPath, "system messages take text, tool_addition and tool_removal blocks only")
                     }
-                    content.append(.text(text))
                     continue
                 }
                 content += try decodeBlock(block, role: role, path: blockPath)
@@ -68,6 +73,32 @@ enum ClaudeContentDecoder {
             let input = block["input"] ?? .object([])
             guard case .object = input else { throw .invalid("\(path).input", "must be an object") }
             return [.toolUse(.init(id: id, name: name, input: input))]
+        case "tool_addition", "tool_removal":
+            return [.toolChange(try decodeToolChange(block, added: type == "tool_addition", path: path))]
+        case "compaction":
+            // The summary that stands for the compacted messages; its tool changes still apply.
+            var blocks: [Conversation.ContentBlock] = []
+            if let summary = block["content"]?.stringValue, !summary.isEmpty {
+                blocks.append(.text("Summary of the earlier conversation:\n\(summary)"))
+            }
+            for (index, change) in (block["tool_changes"]?.arrayValue ?? []).enumerated() {
+                let changePath = "\(path).tool_changes.\(index)"
+                let changeType = change["type"]?.stringValue
+                guard changeType == "tool_addition" || changeType == "tool_removal" else {
+                    throw .invalid("\(changePath).type", "must be tool_addition or tool_removal")
+                }
+                blocks.append(.toolChange(try decodeToolChange(change, added: changeType == "tool_addition", path: changePath)))
+            }
+            return blocks
+        case "fallback":
+            // A marker between the content before and after a model fallback; Anthropic does not render it either.
+            return []
+        case "mcp_tool_listing":
+            let names = (block["tools"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
+            return [.text("[MCP server \(block["mcp_server_name"]?.stringValue ?? "") listed tools: \(names.joined(separator: ", "))]")]
+        case "mcp_tool_use":
+            let name = "\(block["server_name"]?.stringValue ?? "mcp")/\(block["name"]?.stringValue ?? "tool")"
+            return [.text("[MCP tool call \(block["id"]?.stringValue ?? "") \(name): \((block["input"] ?? .object([])).jsonString)]")]
         case "server_tool_use":
             // Anthropic ran this tool itself; the upstream has no such call, so the model reads it as text.
             let name = block["name"]?.stringValue ?? "server tool"
@@ -96,6 +127,30 @@ enum ClaudeContentDecoder {
                 "\(path).type", "container_upload blocks are not supported: Amazon Q has no code-execution container")
         default:
             throw .invalid("\(path).type", "unsupported content block type \"\(type)\"")
+        }
+    }
+
+    /// A `tool_addition` or `tool_removal` block: a tool of `tools` by name, or (additions) an inline definition.
+    static func decodeToolChange(_ block: JSONValue, added: Bool, path: String) throws(RequestError) -> Conversation.ToolChange {
+        guard let tool = block["tool"], case .object = tool else { throw .invalid("\(path).tool", "field required") }
+        switch tool["type"]?.stringValue {
+        case "tool_reference":
+            guard let name = tool["name"]?.stringValue, !name.isEmpty else { throw .invalid("\(path).tool.name", "must be a non-empty string") }
+            return .init(name: name, added: added)
+        case "tool_definition" where added:
+            guard let definition = tool["definition"], case .object = definition else {
+                throw .invalid("\(path).tool.definition", "field required")
+            }
+            let decoded = try ClaudeToolDecoder.decodeTools(.array([definition]), path: "\(path).tool.definition")
+            guard let first = decoded.tools.first else {
+                throw .invalid("\(path).tool.definition.type", "a tool-search tool cannot be added mid-conversation")
+            }
+            return .init(name: first.name, added: true, definition: first)
+        case let other?:
+            throw .invalid(
+                "\(path).tool.type", "\(other) is not supported: MCP tools are not available through this proxy (no mcp_servers)")
+        case nil:
+            throw .invalid("\(path).tool.type", "field required")
         }
     }
 

@@ -9,8 +9,9 @@ enum ClaudeOptionsDecoder {
         }
         var display = Conversation.ThinkingDisplay.summarized
         if let raw = value["display"], !raw.isNull {
-            guard let name = raw.stringValue, let parsed = Conversation.ThinkingDisplay(rawValue: name) else {
-                throw .invalid("thinking.display", "must be one of summarized, omitted")
+            // `updates` (beta) streams thinking as progress updates; full thinking is the closest q2api can give.
+            guard let name = raw.stringValue, let parsed = name == "updates" ? .summarized : Conversation.ThinkingDisplay(rawValue: name) else {
+                throw .invalid("thinking.display", "must be one of summarized, omitted, updates")
             }
             display = parsed
         }

@@ -40,6 +40,14 @@ package enum ClaudeRequestDecoder {
                     + "connect the MCP server to your client instead")
         }
 
+        if let thread = body["thread"], !thread.isNull {
+            throw .invalid("thread", "server-held conversation state (thread) is not supported: send the whole conversation in messages")
+        }
+        if let compaction = body["compaction"], !compaction.isNull {
+            throw .invalid(
+                "compaction", "compaction requests are not supported: Amazon Q has no server-side compaction; summarize with an ordinary request")
+        }
+
         let system = try decodeSystem(body["system"])
         let tools = try ClaudeToolDecoder.decodeTools(body["tools"])
         let toolChoice = try ClaudeToolDecoder.decodeToolChoice(body["tool_choice"])

@@ -13,10 +13,10 @@ enum ClaudeToolDecoder {
         var toolSearch: Bool
     }
 
-    static func decodeTools(_ value: JSONValue?) throws(RequestError) -> Decoded {
+    static func decodeTools(_ value: JSONValue?, path toolsPath: String = "tools") throws(RequestError) -> Decoded {
         var decoded = Decoded(tools: [], toolSearch: false)
-        for (path, item) in try RequestFields.objects(value, path: "tools") {
-            guard let name = item["name"]?.stringValue, !name.isEmpty else { throw .invalid("\(path).name", "field required") }
+        for (objectPath, item) in try RequestFields.objects(value, path: toolsPath) {
+            let path = toolsPath == "tools" ? objectPath : toolsPath
             let deferLoading = item["defer_loading"]?.boolValue ?? false
             let type = item["type"]?.stringValue ?? "custom"
             if type != "custom" {
@@ -24,15 +24,17 @@ enum ClaudeToolDecoder {
                     decoded.toolSearch = true
                     continue
                 }
-                guard let builtIn = clientTool(type: type, name: name) else {
+                guard let builtIn = clientTool(type: type) else {
                     throw .invalid(
                         "\(path).type",
-                        "the tool type \"\(type)\" is not supported: it is a server tool that Anthropic runs on its side, "
-                            + "and Amazon Q has no equivalent; define it as a custom tool that your client runs")
+                        "the tool type \"\(type)\" is not supported: Amazon Q has no equivalent of Anthropic's server tools and toolsets, "
+                            + "which Anthropic runs or drives on its side; define it as a custom tool that your client runs")
                 }
+                guard let name = item["name"]?.stringValue, !name.isEmpty else { throw .invalid("\(path).name", "field required") }
                 decoded.tools.append(.init(name: name, description: builtIn.description, inputSchema: builtIn.schema, deferLoading: deferLoading))
                 continue
             }
+            guard let name = item["name"]?.stringValue, !name.isEmpty else { throw .invalid("\(path).name", "field required") }
             let schema = item["input_schema"] ?? .object([JSONMember("type", "object")])
             guard case .object = schema else { throw .invalid("\(path).input_schema", "must be an object") }
             decoded.tools.append(
@@ -42,7 +44,7 @@ enum ClaudeToolDecoder {
     }
 
     /// Anthropic's versioned client tools: the description and input schema of the published tool.
-    static func clientTool(type: String, name: String) -> (description: String, schema: JSONValue)? {
+    static func clientTool(type: String) -> (description: String, schema: JSONValue)? {
         if type.hasPrefix("bash_") {
             return (
                 "Run a command in a persistent bash shell. Use restart to start a fresh shell.",

@@ -124,6 +124,24 @@ package struct Conversation: Sendable, Equatable {
         case thinking(String)
         /// The text of a system-role message once folded into a user turn (payload builder only).
         case instruction(String)
+        /// Claude `tool_addition` / `tool_removal`: from this point on, a tool is offered or no longer offered.
+        case toolChange(ToolChange)
+    }
+
+    package struct ToolChange: Sendable, Equatable {
+        package var name: String
+        package var added: Bool
+        /// An inline definition (`tool_definition`); `nil` refers to a tool of ``Conversation/tools``.
+        package var definition: Tool?
+
+        package init(name: String, added: Bool, definition: Tool? = nil) {
+            self.name = name
+            self.added = added
+            self.definition = definition
+        }
+
+        /// What the model reads at the point of the change.
+        package var note: String { added ? "[The tool \(name) is available from here on.]" : "[The tool \(name) is no longer available.]" }
     }
 
     package struct Image: Sendable, Equatable {

@@ -43,6 +43,7 @@ package enum TokenEstimator {
             for block in message.content {
                 switch block {
                 case .text(let text), .thinking(let text), .instruction(let text): total += tokens(in: text)
+                case .toolChange(let change): total += tokens(in: change.note)
                 case .image(let image): total += tokens(for: image)
                 case .toolUse(let use): total += tokens(in: use.name) + tokens(in: use.input.jsonString)
                 case .toolResult(let result):

@@ -50,6 +50,8 @@ package enum UpstreamRequestBuilder {
     package static let emptySuccessResult = "Command executed successfully"
     package static let emptyErrorResult = "The tool reported an error without output."
     package static let missingResult = "No result was provided for this tool call."
+    /// The deferred tool Claude Code declares to mark that deferred tools exist (CLIENTS.md).
+    package static let deferredToolPlaceholder = "DeferredToolPlaceholder"
 
     package static func build(
         _ conversation: Conversation, template: RequestTemplate = .builtIn, options: UpstreamRequestOptions
@@ -63,7 +65,9 @@ package enum UpstreamRequestBuilder {
         // point; step 3 merges them into the adjacent user turn. The upstream has no system role.
         var messages = conversation.messages.map { message -> Conversation.Message in
             guard message.role == .system else { return message }
-            return .init(role: .user, content: [.instruction(message.content.compactMap { if case .text(let t) = $0 { t } else { nil } }.joined(separator: "\n"))])
+            let text = message.content.compactMap { if case .text(let t) = $0 { t } else { nil } }.joined(separator: "\n")
+            let changes = message.content.filter { if case .toolChange = $0 { true } else { false } }
+            return .init(role: .user, content: (text.isEmpty ? [] : [.instruction(text)]) + changes)
         }
         let systemMessages = conversation.messages.count { $0.role == .system }
         if systemMessages > 0 { repairs.append("folded \(systemMessages) system-role message(s) into the adjacent user turn") }
@@ -130,18 +134,30 @@ package enum UpstreamRequestBuilder {
         // Deferred tools (`defer_loading`) stay out until a `tool_reference` loads them or history uses them;
         // with a tool-search tool declared, the upstream gets them all, since it cannot search.
         var loaded = Set<String>()
+        // Mid-conversation tool changes (`tool_addition`, `tool_removal`): the last change of a tool decides.
+        var changes: [String: Conversation.ToolChange] = [:]
         for message in messages {
             for block in message.content {
                 switch block {
                 case .toolUse(let use): loaded.insert(use.name)
                 case .toolResult(let result):
                     for case .toolReference(let name) in result.content { loaded.insert(name) }
+                case .toolChange(let change): changes[change.name] = change
                 default: break
                 }
             }
         }
+        var tools = conversation.tools
+        for change in changes.values.sorted(by: { $0.name < $1.name }) where change.added {
+            loaded.insert(change.name)
+            if let definition = change.definition, !tools.contains(where: { $0.name == change.name }) { tools.append(definition) }
+        }
+        let removed = Set(changes.values.filter { !$0.added }.map(\.name))
+        if !changes.isEmpty { repairs.append("applied \(changes.count) mid-conversation tool change(s)") }
         var deferredLeftOut = 0
-        for tool in conversation.tools {
+        for tool in tools where !removed.contains(tool.name) {
+            // Claude Code's placeholder only stands for "there are deferred tools"; it is never a tool to call.
+            if tool.name == deferredToolPlaceholder && tool.deferLoading { continue }
             if tool.deferLoading && !conversation.toolSearch && !loaded.contains(tool.name) {
                 deferredLeftOut += 1
                 continue
@@ -218,6 +234,7 @@ package enum UpstreamRequestBuilder {
                 for block in message.content {
                     switch block {
                     case .text(let text): texts.append(text)
+                    case .toolChange(let change): texts.append(change.note)
                     case .toolUse(let use):
                         uses.append(
                             .object([
@@ -454,6 +471,7 @@ package enum UpstreamRequestBuilder {
                         "toolUseId": .string(result.toolUseId), "content": .array(content),
                         "status": .string(result.isError ? "error" : "success"),
                     ])
+            case .toolChange(let change): texts.append(change.note)
             case .toolUse, .thinking: break
             }
         }
