@@ -44,8 +44,8 @@ import NIOCore
 /// each follow their own plan). Directives of the current message itself other than `plan:` win over the
 /// plan's step. The optional `when` object maps a text to a step: a later request whose current message
 /// contains that text plays it instead of its own step, for requests the client makes by itself at a
-/// point the test cannot predict (Claude Code's summary request when it compacts its context). Once every
-/// step was played, replies are the default ones. A plan whose argument is not
+/// point the test cannot predict (Claude Code's summary request when it compacts its context). An empty
+/// step, and every reply once all steps were played, is the default reply (which quotes the tool results). A plan whose argument is not
 /// `{"steps": [strings], "when": {text: string}}` is answered with a text that says so
 /// (``AgentPlan``).
 ///

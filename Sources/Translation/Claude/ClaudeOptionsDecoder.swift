@@ -9,9 +9,9 @@ enum ClaudeOptionsDecoder {
         }
         var display = Conversation.ThinkingDisplay.summarized
         if let raw = value["display"], !raw.isNull {
-            // `updates` (beta) streams thinking as progress updates; full thinking is the closest q2api can give.
-            guard let name = raw.stringValue, let parsed = name == "updates" ? .summarized : Conversation.ThinkingDisplay(rawValue: name) else {
-                throw .invalid("thinking.display", "must be one of summarized, omitted, updates")
+            // `updates` and `highlights` (betas Claude Code uses) show thinking in part; full thinking is the closest q2api can give.
+            guard let name = raw.stringValue, let parsed = ["updates", "highlights"].contains(name) ? .summarized : Conversation.ThinkingDisplay(rawValue: name) else {
+                throw .invalid("thinking.display", "must be one of summarized, omitted, updates, highlights")
             }
             display = parsed
         }
