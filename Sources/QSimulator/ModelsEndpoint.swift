@@ -12,7 +12,7 @@ enum ModelsEndpoint {
         }
         let query = request.uri.queryParameters
         let pageSize = query.get("maxResults").flatMap { Int($0) }.map { max(1, min($0, 50)) } ?? 50
-        let start = query.get("nextToken").flatMap { Int($0) } ?? 0
+        let start = max(0, query.get("nextToken").flatMap { Int($0) } ?? 0)
         let models = options.models
         let page = models.dropFirst(start).prefix(pageSize)
         let next = start + page.count < models.count ? JSONValue.string(String(start + page.count)) : nil

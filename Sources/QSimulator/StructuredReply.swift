@@ -25,8 +25,8 @@ enum StructuredReply {
         let type = schema["type"]?.stringValue ?? schema["type"]?.arrayValue?.first?.stringValue
             ?? (schema["properties"] != nil ? "object" : schema["items"] != nil ? "array" : "object")
         switch type {
-        case "string": return .string(String(repeating: "x", count: max(1, schema["minLength"]?.intValue ?? 1)))
-        case "integer", "number": return .int(max(0, schema["minimum"]?.intValue ?? 0))
+        case "string": return .string(String(repeating: "x", count: min(max(1, schema["minLength"]?.intValue ?? 1), 1_000)))
+        case "integer", "number": return .int(schema["minimum"]?.intValue ?? 0)
         case "boolean": return .bool(true)
         case "null": return .null
         case "array":

@@ -52,8 +52,9 @@ package struct QUpstreamFailure: Error, Sendable, Equatable, CustomStringConvert
     /// Whether another account may succeed where this one failed.
     package var allowsFailover: Bool {
         switch kind {
-        case .authExpired, .suspended, .quotaExhausted, .throttled, .overloaded, .transient: true
-        case .contextTooLong, .invalidModel, .badRequest: false
+        // Accounts differ in the models they may use (Builder ID, Identity Center, Kiro tiers).
+        case .authExpired, .suspended, .quotaExhausted, .throttled, .overloaded, .transient, .invalidModel: true
+        case .contextTooLong, .badRequest: false
         }
     }
 

@@ -45,7 +45,10 @@ extension ChatCompletionsController {
         guard case .object(var members) = completion, let index = members.firstIndex(where: { $0.key == "choices" }),
             var choices = members[index].value.arrayValue, case .object(var choice)? = choices.first,
             let messageIndex = choice.firstIndex(where: { $0.key == "message" }), case .object(var message) = choice[messageIndex].value,
-            let contentIndex = message.firstIndex(where: { $0.key == "content" }), let text = message[contentIndex].value.stringValue
+            let contentIndex = message.firstIndex(where: { $0.key == "content" }), let text = message[contentIndex].value.stringValue,
+            // Only a finished answer is held to the schema, as on /v1/messages.
+            choice.first(where: { $0.key == "finish_reason" })?.value.stringValue == "stop",
+            message.first(where: { $0.key == "tool_calls" }) == nil
         else { return completion }
         switch StructuredOutput.conform(text, to: schema) {
         case .success(let json):
@@ -55,9 +58,7 @@ extension ChatCompletionsController {
             members[index].value = .array(choices)
             return .object(members)
         case .failure(let violation):
-            throw ProxyHTTPError(
-                ClaudeError(type: "api_error", status: 502, message: "the model's reply does not follow the requested JSON schema: \(violation.message)"),
-                dialect: .openAI, requestID: requestID)
+            throw ProxyHTTPError(.schemaViolation(violation), dialect: .openAI, requestID: requestID)
         }
     }
 }

@@ -32,8 +32,12 @@ package struct MessagesController: Sendable {
         } catch {
             throw ProxyHTTPError(ClaudeError(requestError: error), dialect: .claude, requestID: context.requestID)
         }
-        let tokens = TokenEstimator.inputTokens(of: conversation)
-        return Self.jsonResponse(["input_tokens": .int(tokens)])
+        // The same context edits /v1/messages applies, so the count is what that request would send.
+        var edited = conversation
+        let applied = ContextEditor.apply(&edited)
+        let tokens = TokenEstimator.inputTokens(of: edited)
+        let original: JSONValue? = applied.isEmpty ? nil : ["original_input_tokens": .int(TokenEstimator.inputTokens(of: conversation))]
+        return Self.jsonResponse(.object(["input_tokens": .int(tokens), "context_management": original]))
     }
 
     // MARK: - messages
@@ -69,9 +73,12 @@ package struct MessagesController: Sendable {
         guard case .object(var members) = message, let index = members.firstIndex(where: { $0.key == "content" }),
             let blocks = members[index].value.arrayValue
         else { return message }
-        let hasToolUse = blocks.contains { $0["type"]?.stringValue == "tool_use" }
+        // Only a finished answer is held to the schema: a turn that calls a tool, or one cut by max_tokens or a
+        // stop sequence, is passed on as it is.
+        guard message["stop_reason"]?.stringValue == "end_turn", !blocks.contains(where: { $0["type"]?.stringValue == "tool_use" }) else {
+            return message
+        }
         let text = blocks.compactMap { $0["type"]?.stringValue == "text" ? $0["text"]?.stringValue : nil }.joined()
-        if hasToolUse && text.trimmingWhitespace().isEmpty { return message }
         switch StructuredOutput.conform(text, to: schema) {
         case .success(let json):
             var replaced = false
@@ -84,9 +91,7 @@ package struct MessagesController: Sendable {
                 })
             return .object(members)
         case .failure(let violation):
-            throw ProxyHTTPError(
-                ClaudeError(type: "api_error", status: 502, message: "the model's reply does not follow the requested JSON schema: \(violation.message)"), dialect: .claude,
-                requestID: requestID)
+            throw ProxyHTTPError(.schemaViolation(violation), dialect: .claude, requestID: requestID)
         }
     }
 

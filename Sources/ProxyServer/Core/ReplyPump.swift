@@ -68,7 +68,7 @@ package struct ReplyPump: Sendable {
 
         for _ in 0..<attempts {
             if Task.isCancelled { return }
-            let decision = pinnedAccount.map { pool.checkout(only: $0) } ?? pool.checkout(sessionKey: sessionKey, excluding: tried)
+            let decision = pinnedAccount.map { pool.checkout(only: $0) } ?? checkoutPreferringModel(tried: tried)
             guard case .account(let account) = decision else {
                 if let pinnedAccount, lastFailure == nil {
                     await channel.send(.failed(.invalidRequest("x-q2api-account: account \(pinnedAccount) does not exist or cannot serve now")))
@@ -213,6 +213,15 @@ package struct ReplyPump: Sendable {
             await channel.send(.events(translator.handle(.failure(error))))
         }
         return .delivered
+    }
+
+    /// An account for the next attempt: first among those not known to lack the model (model discovery), then any.
+    private func checkoutPreferringModel(tried: Set<String>) -> CheckoutDecision {
+        let lacking = runtime.modelCatalog.accountsLacking(plan.modelId)
+        if !lacking.isEmpty, case .account(let account) = runtime.pool.checkout(sessionKey: sessionKey, excluding: tried.union(lacking)) {
+            return .account(account)
+        }
+        return runtime.pool.checkout(sessionKey: sessionKey, excluding: tried)
     }
 
     private func record(_ failure: QUpstreamFailure, account: String) {

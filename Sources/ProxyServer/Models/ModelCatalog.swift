@@ -21,6 +21,14 @@ package final class ModelCatalog: Sendable {
         byAccount.withLock { $0 = $0.filter { accounts.contains($0.key) } }
     }
 
+    /// The accounts that reported their models and do not have `model` among them.
+    package func accountsLacking(_ model: String) -> Set<String> {
+        let wanted = model.lowercased()
+        return byAccount.withLock { lists in
+            Set(lists.filter { _, models in !models.contains { $0.lowercased() == wanted } }.keys)
+        }
+    }
+
     package func models(of account: String) -> [String]? {
         byAccount.withLock { $0[account] }
     }

@@ -11,22 +11,35 @@ struct ModelDiscovery: Sendable {
     /// How often the pool is looked at for new tokens (a local check; the network is used only for a new token).
     var interval: Duration = .seconds(2)
 
+    /// How long a failed listing waits before the same token is tried again.
+    var retryAfterFailure: Duration = .seconds(60)
+
     func run() async {
-        var asked: [String: String] = [:]  // account id → the access token its models were asked with
+        var asked: [String: String] = [:]  // account id → the access token its models were listed with
+        var failed: [String: (token: String, at: ContinuousClock.Instant)] = [:]
         while !Task.isCancelled {
             if runtime.settings.modelDiscovery {
                 let accounts = runtime.pool.accountsWithValidTokens()
-                runtime.modelCatalog.keep(accounts: Set(runtime.pool.snapshot().map(\.id)))
+                // Accounts removed or disabled take their models with them, and are asked again if they come back.
+                let current = Set(accounts.map(\.credentials.id))
+                runtime.modelCatalog.keep(accounts: current)
+                asked = asked.filter { current.contains($0.key) }
                 for (credentials, token) in accounts where asked[credentials.id] != token {
-                    asked[credentials.id] = token
-                    await discover(credentials, token: token)
+                    if let failure = failed[credentials.id], failure.token == token, failure.at + retryAfterFailure > .now { continue }
+                    if await discover(credentials, token: token) {
+                        asked[credentials.id] = token
+                        failed[credentials.id] = nil
+                    } else {
+                        failed[credentials.id] = (token, .now)
+                    }
                 }
             }
             try? await Task.sleep(for: interval)
         }
     }
 
-    private func discover(_ account: AccountCredentials, token: String) async {
+    /// Lists the account's models into the catalog; false when the listing failed.
+    private func discover(_ account: AccountCredentials, token: String) async -> Bool {
         let settings = runtime.settings
         do {
             let client = try runtime.qClient(for: account)
@@ -38,8 +51,10 @@ struct ModelDiscovery: Sendable {
                 runtime.logger.info("models discovered", metadata: ["account": "\(account.id)", "models": "\(ids.joined(separator: ","))"])
             }
             runtime.modelCatalog.update(account: account.id, models: ids)
+            return true
         } catch {
             runtime.logger.debug("model discovery failed; the configured models stay in use", metadata: ["account": "\(account.id)", "error": "\(error)"])
+            return false
         }
     }
 }

@@ -26,6 +26,10 @@ package struct ClaudeError: Error, Sendable, Equatable {
     }
     package static func api(_ message: String) -> ClaudeError { .init(type: "api_error", status: 500, message: message) }
     package static func overloaded(_ message: String) -> ClaudeError { .init(type: "overloaded_error", status: 529, message: message) }
+    /// A structured-output reply that does not follow its schema: the model failed, not the client (502, retried by the SDKs).
+    package static func schemaViolation(_ violation: StructuredOutputViolation) -> ClaudeError {
+        .init(type: "api_error", status: 502, message: "the model's reply does not follow the requested JSON schema: \(violation.message)")
+    }
 
     package init(requestError: RequestError) {
         switch requestError.kind {

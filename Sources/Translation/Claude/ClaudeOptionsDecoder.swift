@@ -45,10 +45,7 @@ enum ClaudeOptionsDecoder {
         guard case .object = value, let type = value["type"]?.stringValue else { throw .invalid(path, "must be an object with a type") }
         guard type == "json_schema" else { throw .invalid("\(path).type", "must be json_schema") }
         guard let schema = value["schema"], case .object = schema else { throw .invalid("\(path).schema", "must be a JSON schema object") }
-        if let problem = StructuredOutput.schemaProblem(schema, path: "\(path).schema") {
-            let field = String(problem.prefix { $0 != ":" })
-            throw .invalid(field, String(problem.dropFirst(field.count + 2)))
-        }
+        if let problem = StructuredOutput.schemaProblem(schema, path: "\(path).schema") { throw .invalid(problem.field, problem.message) }
         return schema
     }
 
@@ -96,7 +93,9 @@ enum ClaudeOptionsDecoder {
                 clear.excludeTools = (edit["exclude_tools"]?.arrayValue ?? []).compactMap(\.stringValue)
                 switch edit["clear_tool_inputs"] {
                 case .bool(let flag)?: clear.clearInputs = flag
-                case .array(let names)?: clear.clearInputs = !names.isEmpty
+                case .array(let names)?:
+                    clear.clearInputs = !names.isEmpty
+                    clear.clearInputsOf = Set(names.compactMap(\.stringValue))
                 default: break
                 }
                 edits.append(.clearToolUses(clear))

@@ -70,7 +70,7 @@ package enum ContextEditor {
                     tokens += max(0, before - TokenEstimator.tokens(in: clearedToolResult))
                     count += 1
                     return .toolResult(result)
-                case .toolUse(var use) where rule.clearInputs && cleared.contains(use.id):
+                case .toolUse(var use) where rule.clearInputs && cleared.contains(use.id) && (rule.clearInputsOf?.contains(use.name) ?? true):
                     tokens += TokenEstimator.tokens(in: use.input.jsonString)
                     use.input = .object([])
                     return .toolUse(use)

@@ -101,6 +101,8 @@ package struct Conversation: Sendable, Equatable {
         package var clearAtLeastTokens = 0
         package var excludeTools: [String] = []
         package var clearInputs = false
+        /// `clear_tool_inputs` as a list: only these tools' inputs are cleared (`nil`: every cleared use's).
+        package var clearInputsOf: Set<String>?
 
         package init(type: String) { self.type = type }
     }

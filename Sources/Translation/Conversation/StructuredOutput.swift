@@ -12,34 +12,53 @@ package enum StructuredOutput {
 
     static let types: Set<String> = ["object", "array", "string", "number", "integer", "boolean", "null"]
 
-    /// Why `schema` is not a JSON schema q2api can hold a reply to (the API refuses those with a 400), or `nil`.
-    package static func schemaProblem(_ schema: JSONValue, path: String = "schema") -> String? {
-        guard case .object = schema else { return "\(path): must be a JSON schema object" }
+    /// Why `schema` is not a JSON schema q2api can hold a reply to (the API refuses those with a 400), or `nil`:
+    /// the field path of the offending keyword and what is wrong with it. `true`/`false` subschemas and tuple
+    /// `items` are valid; only the keywords q2api checks are examined.
+    package static func schemaProblem(_ schema: JSONValue, path: String = "schema") -> (field: String, message: String)? {
+        if case .bool = schema { return nil }
+        guard case .object = schema else { return (path, "must be a JSON schema object") }
         if let type = schema["type"] {
             let names = type.arrayValue.map { $0.map(\.stringValue) } ?? [type.stringValue]
             if names.isEmpty || names.contains(where: { $0 == nil || !types.contains($0!) }) {
-                return "\(path).type: must be one of \(types.sorted().joined(separator: ", ")) or a list of them"
+                return ("\(path).type", "must be one of \(types.sorted().joined(separator: ", ")) or a list of them")
             }
         }
         if let required = schema["required"], required.arrayValue?.allSatisfy({ $0.stringValue != nil }) != true {
-            return "\(path).required: must be a list of property names"
+            return ("\(path).required", "must be a list of property names")
         }
-        if let options = schema["enum"], options.arrayValue?.isEmpty != false { return "\(path).enum: must be a non-empty list" }
+        if let options = schema["enum"], options.arrayValue?.isEmpty != false { return ("\(path).enum", "must be a non-empty list") }
         if let properties = schema["properties"] {
-            guard let members = properties.objectValue else { return "\(path).properties: must be an object" }
+            guard let members = properties.objectValue else { return ("\(path).properties", "must be an object") }
             for member in members {
                 if let problem = schemaProblem(member.value, path: "\(path).properties.\(member.key)") { return problem }
             }
         }
-        if let items = schema["items"], let problem = schemaProblem(items, path: "\(path).items") { return problem }
+        if let items = schema["items"] {
+            for (index, item) in (items.arrayValue ?? [items]).enumerated() {
+                let itemPath = items.arrayValue == nil ? "\(path).items" : "\(path).items.\(index)"
+                if let problem = schemaProblem(item, path: itemPath) { return problem }
+            }
+        }
         for key in ["anyOf", "oneOf"] {
             guard let variants = schema[key] else { continue }
-            guard let list = variants.arrayValue, !list.isEmpty else { return "\(path).\(key): must be a non-empty list" }
+            guard let list = variants.arrayValue, !list.isEmpty else { return ("\(path).\(key)", "must be a non-empty list") }
             for (index, variant) in list.enumerated() {
                 if let problem = schemaProblem(variant, path: "\(path).\(key).\(index)") { return problem }
             }
         }
         return nil
+    }
+
+    /// JSON equality with numbers compared by value (`1.0` equals `1`), as JSON Schema's `enum` and `const` do.
+    static func sameValue(_ a: JSONValue, _ b: JSONValue) -> Bool {
+        switch (a, b) {
+        case (.number, .number): return a.doubleValue == b.doubleValue
+        case (.array(let x), .array(let y)): return x.count == y.count && zip(x, y).allSatisfy { sameValue($0, $1) }
+        case (.object(let x), .object(let y)):
+            return x.count == y.count && x.allSatisfy { member in y.contains { $0.key == member.key && sameValue($0.value, member.value) } }
+        default: return a == b
+        }
     }
 
     /// The JSON text inside a reply: the reply itself, or the body of its first code fence, trimmed.
@@ -62,8 +81,8 @@ package enum StructuredOutput {
                 return "\(path): expected \(names.joined(separator: " or "))"
             }
         }
-        if let options = schema["enum"]?.arrayValue, !options.contains(value) { return "\(path): not one of the enum values" }
-        if let constant = schema["const"], constant != value { return "\(path): not the const value" }
+        if let options = schema["enum"]?.arrayValue, !options.contains(where: { sameValue($0, value) }) { return "\(path): not one of the enum values" }
+        if let constant = schema["const"], !sameValue(constant, value) { return "\(path): not the const value" }
         if let variants = (schema["anyOf"] ?? schema["oneOf"])?.arrayValue, !variants.isEmpty,
             !variants.contains(where: { violation(of: $0, by: value, path: path) == nil })
         {
@@ -84,7 +103,10 @@ package enum StructuredOutput {
         }
         if case .array(let items) = value, let itemSchema = schema["items"] {
             for (index, item) in items.enumerated() {
-                if let problem = violation(of: itemSchema, by: item, path: "\(path)[\(index)]") { return problem }
+                // A tuple schema (`items: [...]`) holds each position to its own schema; a boolean schema `false` to nothing.
+                let schemaOfItem = itemSchema.arrayValue.map { index < $0.count ? $0[index] : .bool(true) } ?? itemSchema
+                if schemaOfItem == .bool(false) { return "\(path)[\(index)]: no item is allowed here" }
+                if let problem = violation(of: schemaOfItem, by: item, path: "\(path)[\(index)]") { return problem }
             }
         }
         return nil

@@ -304,10 +304,9 @@ package enum OpenAIRequestDecoder {
             let schema = format["schema"] ?? .object([])
             guard case .object = schema else { throw .invalid("response_format.json_schema.schema", "must be an object") }
             if let problem = StructuredOutput.schemaProblem(schema, path: "response_format.json_schema.schema") {
-                let field = String(problem.prefix { $0 != ":" })
-                throw .invalid(field, String(problem.dropFirst(field.count + 2)))
+                throw .invalid(problem.field, problem.message)
             }
-            return ("Respond with a single valid JSON object that conforms to this JSON schema, and nothing else: \(schema.jsonString)", schema)
+            return (StructuredOutput.instruction(for: schema), schema)
         default:
             throw .invalid("response_format.type", "must be one of text, json_object, json_schema")
         }

@@ -33,6 +33,8 @@ package struct UpstreamRequestPlan: Sendable {
     package var thinkingRequested: Bool
     /// Claude `context_management.applied_edits`: what `ContextEditor` cleared from the history.
     package var appliedEdits: [JSONValue] = []
+    /// The upstream model id the body names.
+    package var modelId = ""
 }
 
 /// Turns a `Conversation` into an Amazon Q `GenerateAssistantResponse` body, repairing every
@@ -328,7 +330,7 @@ package enum UpstreamRequestBuilder {
             ])
         return UpstreamRequestPlan(
             body: body, repairs: repairs, toolNames: names, inputTokens: inputTokens, thinkingRequested: thinkingRequested,
-            appliedEdits: appliedEdits)
+            appliedEdits: appliedEdits, modelId: options.modelId)
     }
 
     // MARK: - Steps
