@@ -203,4 +203,83 @@ struct ClaudeCurrentSurfaceTests {
         ).body
         #expect(plain == tuned)
     }
+
+    @Test("omitted thinking comes back empty and signed, and its reasoning is restored from the signature on the next turn")
+    func omittedThinkingRoundTrip() throws {
+        var translator = ReplyTranslator(.init(thinkingRequested: true, thinkingOmitted: true))
+        let events = translator.handle(.text("<thinking>plan: read the file</thinking>Done")) + translator.finish()
+        let signature = try #require(events.compactMap { if case .signatureDelta(_, let s) = $0 { s } else { nil } }.first)
+        #expect(signature.hasPrefix(ThinkingSignature.carryingPrefix))
+        let replay = try plan(
+            #"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"go"},{"role":"assistant","content":[{"type":"thinking","thinking":"","signature":""# + signature + #""},{"type":"text","text":"Done"}]},{"role":"user","content":"next"}]}"#)
+        #expect(replay.body.jsonString.contains("plan: read the file"))
+        // A tampered signature restores nothing.
+        let tampered = ThinkingSignature.carryingPrefix + "A" + signature.dropFirst(ThinkingSignature.carryingPrefix.count)
+        #expect(ThinkingSignature.carriedText(tampered) == nil)
+    }
+
+    @Test("a compaction block stands in for everything before it")
+    func compactionReplacesHistory() throws {
+        let body = try plan(
+            #"""
+            {"model":"m","max_tokens":9,"messages":[{"role":"user","content":"OLD-1"},{"role":"assistant","content":"OLD-2"},
+              {"role":"user","content":"OLD-3"},{"role":"assistant","content":[{"type":"text","text":"OLD-4"},{"type":"compaction","content":"SUMMARY"}]},
+              {"role":"user","content":"NEW"}]}
+            """#
+        ).body.jsonString
+        #expect(!body.contains("OLD-"))
+        #expect(body.contains("SUMMARY") && body.contains("NEW"))
+        let failed = try plan(
+            #"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"OLD-1"},{"role":"assistant","content":[{"type":"compaction","content":null}]},{"role":"user","content":"NEW"}]}"#
+        ).body.jsonString
+        #expect(failed.contains("OLD-1"), "a failed compaction (null content) replaces nothing")
+    }
+
+    @Test("a system message before the user's text goes before the envelope, one after it after")
+    func systemMessagePositions() throws {
+        let before = try #require(try plan(#"{"model":"m","max_tokens":9,"messages":[{"role":"system","content":"FIRST"},{"role":"user","content":"hello"}]}"#).body.current["content"]?.stringValue)
+        #expect(before.hasPrefix("--- SYSTEM MESSAGE BEGIN ---\nFIRST"))
+        let after = try #require(try plan(#"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"hello"},{"role":"system","content":"LAST"}]}"#).body.current["content"]?.stringValue)
+        #expect(after.hasSuffix("LAST\n--- SYSTEM MESSAGE END ---"))
+    }
+
+    @Test("a removed tool that history used is declared as gone, and an inline definition survives remove and re-add")
+    func toolChanges() throws {
+        let body = try plan(
+            #"""
+            {"model":"m","max_tokens":9,"tools":[{"name":"Bash","description":"run","input_schema":{"type":"object"}}],"messages":[
+              {"role":"user","content":[{"type":"tool_addition","tool":{"type":"tool_definition","definition":{"name":"Fetch","description":"fetch a URL","input_schema":{"type":"object"}}}},{"type":"text","text":"go"}]},
+              {"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"Bash","input":{}}]},
+              {"role":"system","content":[{"type":"tool_removal","tool":{"type":"tool_reference","name":"Bash"}},{"type":"tool_removal","tool":{"type":"tool_reference","name":"Fetch"}}]},
+              {"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"ok"},{"type":"tool_addition","tool":{"type":"tool_reference","name":"Fetch"}}]}]}
+            """#
+        ).body
+        let specs = (body.current["userInputMessageContext"]?["tools"]?.arrayValue ?? []).compactMap { $0["toolSpecification"] }
+        #expect(specs.first { $0["name"] == "Fetch" }?["description"] == "fetch a URL")
+        #expect(specs.first { $0["name"] == "Bash" }?["description"]?.stringValue?.contains("no longer available") == true)
+    }
+
+    @Test("clear_tool_inputs as a list clears only those tools' inputs")
+    func clearToolInputsList() throws {
+        let result = try plan(
+            #"""
+            {"model":"m","max_tokens":9,"messages":[{"role":"user","content":"go"},
+              {"role":"assistant","content":[{"type":"tool_use","id":"a","name":"Read","input":{"path":"KEEP-ME"}},{"type":"tool_use","id":"b","name":"Bash","input":{"command":"CLEAR-ME"}}]},
+              {"role":"user","content":[{"type":"tool_result","tool_use_id":"a","content":"r1"},{"type":"tool_result","tool_use_id":"b","content":"r2"}]},
+              {"role":"assistant","content":"ok"},{"role":"user","content":"next"}],
+             "context_management":{"edits":[{"type":"clear_tool_uses_20250919","trigger":{"type":"tool_uses","value":0},"keep":{"type":"tool_uses","value":0},"clear_tool_inputs":["Bash"]}]}}
+            """#)
+        let text = result.body.jsonString
+        #expect(text.contains("KEEP-ME"))
+        #expect(!text.contains("CLEAR-ME"))
+    }
+
+    @Test("boolean subschemas and tuple items are valid schemas; numbers compare by value")
+    func schemaDetails() throws {
+        let schema = try JSONParser.parse(#"{"type":"object","properties":{"x":true,"pair":{"type":"array","items":[{"type":"string"},{"enum":[1]}]}},"required":["pair"]}"#)
+        #expect(StructuredOutput.schemaProblem(schema) == nil)
+        #expect(StructuredOutput.conform(#"{"pair":["a", 1.0], "x": 5}"#, to: schema) == .success(#"{"pair":["a", 1.0], "x": 5}"#))
+        #expect(StructuredOutput.conform(#"{"pair":[2, 1]}"#, to: schema) == .failure(.init(message: "$.pair[0]: expected string")))
+        #expect(StructuredOutput.schemaProblem(["type": "AAA"])?.field == "schema.type")
+    }
 }

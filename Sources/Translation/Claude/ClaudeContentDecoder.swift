@@ -13,7 +13,19 @@ enum ClaudeContentDecoder {
         "text_editor_code_execution_tool_result", "tool_search_tool_result", "mcp_tool_result", "advisor_tool_result",
     ]
 
-    static func decodeMessage(_ raw: JSONValue, path: String) throws(RequestError) -> Conversation.Message {
+    /// The position of the last `compaction` block that carries a summary (`content` null marks a failed one).
+    static func lastCompaction(in messages: [JSONValue]) -> (message: Int, block: Int)? {
+        for (index, message) in messages.enumerated().reversed() {
+            guard let blocks = message["content"]?.arrayValue else { continue }
+            if let block = blocks.lastIndex(where: { $0["type"]?.stringValue == "compaction" && !($0["content"]?.stringValue ?? "").isEmpty }) {
+                return (index, block)
+            }
+        }
+        return nil
+    }
+
+    /// One message; blocks before `firstBlock` are left out (they precede a compaction block).
+    static func decodeMessage(_ raw: JSONValue, path: String, firstBlock: Int = 0) throws(RequestError) -> Conversation.Message {
         guard case .object = raw else { throw .invalid(path, "must be an object") }
         guard let roleName = raw["role"]?.stringValue else { throw .invalid("\(path).role", "field required") }
         let role: Conversation.Role
@@ -29,7 +41,7 @@ enum ClaudeContentDecoder {
             return Conversation.Message(role: role, content: text.isEmpty ? [] : [.text(text)])
         case .array(let blocks)?:
             var content: [Conversation.ContentBlock] = []
-            for (index, block) in blocks.enumerated() {
+            for (index, block) in blocks.enumerated() where index >= firstBlock {
                 let blockPath = "\(path).content.\(index)"
                 if role == .system {
                     switch block["type"]?.stringValue {
@@ -117,7 +129,9 @@ enum ClaudeContentDecoder {
             return [.text("[\(type) for \(id): \((block["content"] ?? .null).jsonString)]")]
         case "thinking":
             guard let text = block["thinking"]?.stringValue else { throw .invalid("\(path).thinking", "must be a string") }
-            // The signature (ours or Anthropic's) is never forwarded: the upstream cannot check it.
+            // The signature (ours or Anthropic's) is never forwarded: the upstream cannot check it. Omitted
+            // thinking of ours comes back empty, with its text in the signature.
+            if text.isEmpty, let carried = block["signature"]?.stringValue.flatMap(ThinkingSignature.carriedText) { return [.thinking(carried)] }
             return text.isEmpty ? [] : [.thinking(text)]
         case "redacted_thinking":
             // Encrypted reasoning can only be read by Anthropic's own models; it cannot reach this one.

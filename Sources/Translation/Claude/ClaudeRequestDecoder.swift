@@ -28,10 +28,14 @@ package enum ClaudeRequestDecoder {
         guard let messagesValue = body["messages"] else { throw .invalid("messages", "field required") }
         guard let rawMessages = messagesValue.arrayValue else { throw .invalid("messages", "must be an array") }
         guard !rawMessages.isEmpty else { throw .invalid("messages", "at least one message is required") }
+        // A `compaction` block stands in for everything before it (the API drops that part), so the history
+        // starts at the last one that carries a summary.
+        let start = ClaudeContentDecoder.lastCompaction(in: rawMessages)
         var messages: [Conversation.Message] = []
-        messages.reserveCapacity(rawMessages.count)
-        for (index, raw) in rawMessages.enumerated() {
-            messages.append(try ClaudeContentDecoder.decodeMessage(raw, path: "messages.\(index)"))
+        messages.reserveCapacity(rawMessages.count - (start?.message ?? 0))
+        for (index, raw) in rawMessages.enumerated() where index >= start?.message ?? 0 {
+            let firstBlock = index == start?.message ? start?.block ?? 0 : 0
+            messages.append(try ClaudeContentDecoder.decodeMessage(raw, path: "messages.\(index)", firstBlock: firstBlock))
         }
 
         if let servers = body["mcp_servers"], !servers.isNull, servers.arrayValue?.isEmpty != true {

@@ -263,7 +263,7 @@ package struct ReplyTranslator: Sendable {
     private mutating func closeBlock(into out: inout [ReplyEvent]) {
         guard let block = openBlock else { return }
         if case .thinking = block.kind {
-            out.append(.signatureDelta(index: block.index, signature: ThinkingSignature.sign(thinkingText)))
+            out.append(.signatureDelta(index: block.index, signature: ThinkingSignature.sign(thinkingText, carryingText: configuration.thinkingOmitted)))
         }
         out.append(.blockStop(index: block.index))
         openBlock = nil
@@ -333,6 +333,24 @@ package struct ReplyTranslator: Sendable {
 /// accepted back when a client replays the block (replayed thinking is sent as tagged text).
 package enum ThinkingSignature {
     package static let prefix = "q2api-thinking-v1:"
+    /// Signatures of omitted thinking (`display: omitted`) carry the text itself, base64, before the hash: the
+    /// client gets an empty block back and replays it, and q2api restores the reasoning from the signature, as
+    /// the API restores omitted thinking on its side.
+    package static let carryingPrefix = "q2api-thinking-v2:"
+
+    package static func sign(_ text: String, carryingText: Bool) -> String {
+        guard carryingText else { return sign(text) }
+        return carryingPrefix + Base64.encode(Array(text.utf8)) + ":" + sign(text).dropFirst(prefix.count)
+    }
+
+    /// The thinking text a v2 signature carries, when its hash matches; `nil` for any other signature.
+    package static func carriedText(_ signature: String) -> String? {
+        guard signature.hasPrefix(carryingPrefix) else { return nil }
+        let rest = signature.dropFirst(carryingPrefix.count)
+        guard let colon = rest.lastIndex(of: ":"), let bytes = ImageSize.decodePrefix(String(rest[..<colon]), maxCharacters: .max) else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self)
+        return sign(text).dropFirst(prefix.count) == rest[rest.index(after: colon)...] ? text : nil
+    }
 
     package static func sign(_ text: String) -> String {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325

@@ -138,13 +138,16 @@ package enum UpstreamRequestBuilder {
         var loaded = Set<String>()
         // Mid-conversation tool changes (`tool_addition`, `tool_removal`): the last change of a tool decides.
         var changes: [String: Conversation.ToolChange] = [:]
+        var definitions: [String: Conversation.Tool] = [:]
         for message in messages {
             for block in message.content {
                 switch block {
                 case .toolUse(let use): loaded.insert(use.name)
                 case .toolResult(let result):
                     for case .toolReference(let name) in result.content { loaded.insert(name) }
-                case .toolChange(let change): changes[change.name] = change
+                case .toolChange(let change):
+                    changes[change.name] = change
+                    if let definition = change.definition { definitions[change.name] = definition }
                 default: break
                 }
             }
@@ -152,7 +155,7 @@ package enum UpstreamRequestBuilder {
         var tools = conversation.tools
         for change in changes.values.sorted(by: { $0.name < $1.name }) where change.added {
             loaded.insert(change.name)
-            if let definition = change.definition, !tools.contains(where: { $0.name == change.name }) { tools.append(definition) }
+            if let definition = definitions[change.name], !tools.contains(where: { $0.name == change.name }) { tools.append(definition) }
         }
         let removed = Set(changes.values.filter { !$0.added }.map(\.name))
         if !changes.isEmpty { repairs.append("applied \(changes.count) mid-conversation tool change(s)") }
@@ -190,7 +193,9 @@ package enum UpstreamRequestBuilder {
             for case .toolUse(let use) in message.content {
                 let upstreamName = names.upstreamName(for: use.name)
                 if declared.insert(upstreamName).inserted {
-                    toolSpecs.append(toolSpecification(name: upstreamName, description: "Tool \(use.name)", schema: ["type": "object"]))
+                    // The upstream refuses history that calls an undeclared tool; a removed one says it is gone.
+                    let description = removed.contains(use.name) ? "The tool \(use.name) is no longer available; do not call it." : "Tool \(use.name)"
+                    toolSpecs.append(toolSpecification(name: upstreamName, description: description, schema: ["type": "object"]))
                     repairs.append("declared tool \"\(use.name)\" used in history but missing from tools")
                 }
             }
@@ -217,7 +222,7 @@ package enum UpstreamRequestBuilder {
             switch message.role {
             case .user:
                 let parts = userParts(message, template: template)
-                let text = ([parts.text] + parts.instructions).filter { !$0.isEmpty }.joined(separator: "\n\n")
+                let text = parts.inline
                 history.append(
                     .object([
                         JSONMember(
@@ -282,9 +287,10 @@ package enum UpstreamRequestBuilder {
         } else {
             content = template.renderText(.userContent, ["text": .string(text.isEmpty ? emptyPlaceholder : text), "time": .string(options.currentTime)])
         }
-        if !parts.instructions.isEmpty {
-            // Instructions from system-role messages stand beside the user's message, not inside its envelope.
-            content = ([content] + parts.instructions).filter { !$0.isEmpty }.joined(separator: "\n\n")
+        if !parts.leadingInstructions.isEmpty || !parts.trailingInstructions.isEmpty {
+            // Instructions from system-role messages stand beside the user's message, before or after it as they
+            // came, not inside its envelope.
+            content = (parts.leadingInstructions + [content] + parts.trailingInstructions).filter { !$0.isEmpty }.joined(separator: "\n\n")
         }
         if !documentation.isEmpty {
             content = "--- TOOL DOCUMENTATION BEGIN ---\n" + documentation.joined() + "--- TOOL DOCUMENTATION END ---\n\n" + content
@@ -441,19 +447,45 @@ package enum UpstreamRequestBuilder {
         if dropped > 0 { repairs.append("omitted \(dropped) older image(s) over the upstream's limit of \(maximumImages)") }
     }
 
-    /// The text, tool results and images of a user turn, in upstream shape; the instructions of folded
-    /// system-role messages, rendered, come separately (history turns keep them inline, in order).
-    static func userParts(
-        _ message: Conversation.Message, template: RequestTemplate
-    ) -> (text: String, results: [JSONValue], images: [JSONValue], instructions: [String]) {
+    /// A user turn in upstream shape.
+    struct UserParts {
+        /// The user's own text (what goes in the envelope of the current message).
+        var text: String
+        var results: [JSONValue]
+        var images: [JSONValue]
+        /// Folded system-role messages, rendered, that come before any of the user's text, and after it.
+        var leadingInstructions: [String]
+        var trailingInstructions: [String]
+        /// Text and instructions in their order, for a history turn.
+        var inline: String
+    }
+
+    /// The text, tool results and images of a user turn; the instructions of folded system-role messages keep
+    /// their place relative to the user's text.
+    static func userParts(_ message: Conversation.Message, template: RequestTemplate) -> UserParts {
         var texts: [String] = []
-        var instructions: [String] = []
+        var leading: [String] = []
+        var trailing: [String] = []
+        var inline = ""
+        var lastWasInstruction = false
+        func appendInline(_ piece: String, instruction: Bool) {
+            if !inline.isEmpty { inline += instruction || lastWasInstruction ? "\n\n" : "\n" }
+            inline += piece
+            lastWasInstruction = instruction
+        }
         var results: [JSONValue] = []
         var images: [JSONValue] = []
         for block in message.content {
             switch block {
-            case .text(let text): if !text.isEmpty { texts.append(text) }
-            case .instruction(let text): instructions.append(template.renderText(.systemMessage, ["text": .string(text)]))
+            case .text(let text):
+                if !text.isEmpty {
+                    texts.append(text)
+                    appendInline(text, instruction: false)
+                }
+            case .instruction(let text):
+                let rendered = template.renderText(.systemMessage, ["text": .string(text)])
+                if texts.isEmpty { leading.append(rendered) } else { trailing.append(rendered) }
+                appendInline(rendered, instruction: true)
             case .image(let image): images.append(imageValue(image))
             case .toolResult(let result):
                 var content: [JSONValue] = []
@@ -473,11 +505,15 @@ package enum UpstreamRequestBuilder {
                         "toolUseId": .string(result.toolUseId), "content": .array(content),
                         "status": .string(result.isError ? "error" : "success"),
                     ])
-            case .toolChange(let change): texts.append(change.note)
+            case .toolChange(let change):
+                texts.append(change.note)
+                appendInline(change.note, instruction: false)
             case .toolUse, .thinking: break
             }
         }
-        return (texts.joined(separator: "\n"), results, images, instructions)
+        return UserParts(
+            text: texts.joined(separator: "\n"), results: results, images: images, leadingInstructions: leading, trailingInstructions: trailing,
+            inline: inline)
     }
 
     static func imageValue(_ image: Conversation.Image) -> JSONValue {
