@@ -19,9 +19,10 @@ final class ConfigDecoder {
     // MARK: - Keys
 
     static let rootKeys = [
-        "version", "listeners", "api_keys", "admin_keys", "admin_open_on_loopback", "console", "upstream", "models", "balancing", "refresh",
-        "state_dir", "limits", "log", "accounts", "shard",
+        "version", "listeners", "api_keys", "admin_keys", "admin_open_on_loopback", "metrics_keys", "console", "upstream", "models", "balancing", "refresh",
+        "state_dir", "limits", "log", "accounts", "shard", "reload",
     ]
+    static let reloadKeys = ["settle"]
     static let listenerKeys = ["address", "open"]
     static let upstreamKeys = ["endpoint", "oidc_endpoint", "proxy", "connect_timeout", "read_timeout", "template"]
     static let modelsKeys = ["default", "unknown", "available", "aliases", "discover"]
@@ -55,12 +56,21 @@ final class ConfigDecoder {
         }
         guard let map = self.reader.mapping(rootField, allowed: Self.rootKeys) else { return config }
 
-        if let field = map["version"], let version = self.reader.int(field, minimum: 0) {
-            if version == 1 {
-                config.version = version
-            } else {
-                self.reader.report("unsupported version \(version); this q2api reads version 1", field)
+        if let field = map["version"] {
+            if let version = self.reader.int(field, minimum: 0) {
+                if version == 1 {
+                    config.version = version
+                } else {
+                    self.reader.report("unsupported version \(version); this q2api reads version 1", field)
+                }
             }
+        } else {
+            self.reader.report(
+                "missing required key 'version'; write version: 1 as the first line", at: rootField.position,
+                path: ConfigPath.root.key("version"))
+        }
+        if let field = map["reload"] {
+            config.reload = self.decodeReload(field)
         }
 
         var listenerFields: [Field?] = [nil]
@@ -78,6 +88,9 @@ final class ConfigDecoder {
         }
         if let field = map["admin_keys"] {
             config.adminKeys = self.decodeKeys(field).keys
+        }
+        if let field = map["metrics_keys"] {
+            config.metricsKeys = self.decodeKeys(field).keys
         }
         if let field = map["admin_open_on_loopback"], let value = self.reader.bool(field) {
             config.adminOpenOnLoopback = value
@@ -390,6 +403,15 @@ final class ConfigDecoder {
         return balancing
     }
 
+    private func decodeReload(_ field: Field) -> ProxyConfig.Reload {
+        var reload = ProxyConfig.Reload()
+        guard let map = self.reader.mapping(field, allowed: Self.reloadKeys) else { return reload }
+        if let field = map["settle"], let value = self.reader.duration(field) {
+            reload.settle = value
+        }
+        return reload
+    }
+
     private func decodeShard(_ field: Field) -> ProxyConfig.Shard {
         var shard = ProxyConfig.Shard()
         guard let map = self.reader.mapping(field, allowed: Self.shardKeys) else { return shard }
@@ -458,7 +480,7 @@ final class ConfigDecoder {
                 if let value = self.reader.nonEmptyString(field) {
                     if !ProxyConfig.Account.isValidID(value) {
                         self.reader.report(
-                            "'\(value.prefix(80))' is not a valid account id; use 1 to 64 characters from A-Z a-z 0-9 _ . -",
+                            "'\(value.prefix(80))' is not a valid account id; use \(ProxyConfig.Account.idRule)",
                             field
                         )
                     } else if let first = seen[value] {

@@ -6,7 +6,8 @@ extension ProxyConfig {
     /// Each of `client_id`, `client_secret` and `refresh_token` may be given inline or as `<key>_file: PATH`, in
     /// which case the value is the file's text with surrounding whitespace removed.
     package struct Account: Sendable, Equatable, Identifiable {
-        /// `id`: unique, 1-64 characters from `A-Z a-z 0-9 _ . -` (not `.` or `..`). Names the account's state file.
+        /// `id`: unique, 1-64 characters from `A-Z a-z 0-9 _ . -`, starting with a letter or a digit. Names the
+        /// account's state file (so never a hidden file, `.` or `..`).
         package var id: String
         /// `label`: a human name; defaults to ``id``.
         package var label: String
@@ -78,10 +79,17 @@ extension ProxyConfig {
             return parts.dropLast().allSatisfy { part in !part.isEmpty && part.allSatisfy { $0.isLetter && $0.isLowercase } }
         }
 
-        /// Whether `id` is a valid account id: 1-64 characters from `A-Z a-z 0-9 _ . -`, and not `.` or `..`
-        /// (ids name files in the state directory).
+        /// What ``isValidID(_:)`` asks for, in words, for error messages.
+        package static let idRule = "1 to 64 characters from A-Z a-z 0-9 _ . -, starting with a letter or a digit"
+
+        /// Whether `id` is a valid account id: 1-64 characters from `A-Z a-z 0-9 _ . -`, the first a letter or a
+        /// digit (ids name files in the state directory: `.hidden` would be a hidden file, `..` a parent).
         package static func isValidID(_ id: String) -> Bool {
-            guard (1...64).contains(id.utf8.count), id != ".", id != ".." else { return false }
+            guard (1...64).contains(id.utf8.count), let first = id.utf8.first else { return false }
+            switch first {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"): break
+            default: return false
+            }
             return id.utf8.allSatisfy { byte in
                 switch byte {
                 case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),

@@ -7,7 +7,8 @@ extension ProxyConfig {
     /// `${VAR}` and `${VAR:-default}` in any scalar are replaced from `environment` (`$${` is a literal `${`).
     /// `client_id_file`-style secrets, the `upstream.template` file and the configuration file itself are read
     /// through `readFile`, so tests need no disk. Relative paths (`state_dir`, `upstream.template`, `*_file`) are
-    /// resolved against the directory of `path`. An empty file gives every default.
+    /// resolved against the directory of `path`. `version` is required: an empty file, or one whose YAML stops in
+    /// the middle of a collection (a file cut while being written), is an error that says it looks truncated.
     ///
     /// ```swift
     /// do {
@@ -72,13 +73,18 @@ extension ProxyConfig {
         } catch {
             throw ConfigErrors([Self.syntaxError(error, yaml: yaml, path: path)])
         }
+        guard let root, !Truncation.isEmpty(root) else {
+            throw ConfigErrors([Truncation.emptyDocument(path: path, text: yaml)])
+        }
         let reader = NodeReader(file: path, environment: environment)
         let config = withoutActuallyEscaping(readFile) { readFile in
             ConfigDecoder(reader: reader, sourcePath: path, readFile: readFile).decode(root)
         }
-        if !reader.errors.isEmpty {
+        var errors = reader.errors
+        if let truncated = Truncation.trailingEmptyValue(root, path: path) { errors.append(truncated) }
+        if !errors.isEmpty {
             // Stable sort: problems found at one place keep the order in which they were found.
-            let sorted = reader.errors.enumerated().sorted { lhs, rhs in
+            let sorted = errors.enumerated().sorted { lhs, rhs in
                 let left = (lhs.element.line, lhs.element.column, lhs.offset)
                 let right = (rhs.element.line, rhs.element.column, rhs.offset)
                 return left < right
@@ -121,6 +127,9 @@ extension ProxyConfig {
             }
             if Self.character(at: mark, in: yaml) == "\t" {
                 message += "; tabs cannot indent YAML, use spaces"
+            }
+            if Truncation.isAtEnd(Position(mark), of: yaml) {
+                message += "; the file ends here, so \(Truncation.hint)"
             }
             return make(Position(mark), message)
         case .duplicatedKeysInMapping(let duplicates, let context):

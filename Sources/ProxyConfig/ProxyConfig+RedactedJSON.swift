@@ -12,6 +12,7 @@ extension ProxyConfig {
             "listeners": .array(listeners.map { ["address": .string($0.address.description), "open": .bool($0.open)] }),
             "api_keys": .string("\(apiKeys.count) set"),
             "admin_keys": .string("\(adminKeys.count) set"),
+            "metrics_keys": .string("\(metricsKeys.count) set"),
             "admin_open_on_loopback": .bool(adminOpenOnLoopback),
             "console": .bool(console),
             "upstream": [
@@ -33,6 +34,7 @@ extension ProxyConfig {
             "refresh": ["before_expiry": duration(refresh.beforeExpiry), "jitter": duration(refresh.jitter)],
             "state_dir": .string(stateDirectory),
             "shard": ["index": .int(shard.index), "count": .int(shard.count)],
+            "reload": ["settle": duration(reload.settle)],
             "limits": [
                 "max_body": .string(SizeSyntax.format(limits.maxBody)), "context_tokens": .int(limits.contextTokens),
                 "body_timeout": duration(limits.bodyTimeout),

@@ -24,6 +24,7 @@ extension ProxyConfig {
             "api_keys: \(self.apiKeys.isEmpty ? "none (no client authentication)" : "\(self.apiKeys.count) configured")"
         )
         lines.append("admin_keys: \(self.adminKeys.isEmpty ? "none" : "\(self.adminKeys.count) configured")")
+        if !self.metricsKeys.isEmpty { lines.append("metrics_keys: \(self.metricsKeys.count) configured") }
         lines.append("console: \(self.console ? "enabled" : "disabled")")
 
         let upstream = self.upstream
@@ -59,6 +60,7 @@ extension ProxyConfig {
             "refresh: \(DurationSyntax.format(self.refresh.beforeExpiry)) before expiry, jitter \(DurationSyntax.format(self.refresh.jitter))"
         )
         lines.append("state_dir: \(self.stateDirectory)")
+        lines.append("reload: applied once the file reads the same twice \(DurationSyntax.format(self.reload.settle)) apart")
         lines.append(
             "limits: max_body \(SizeSyntax.format(self.limits.maxBody)), context_tokens \(self.limits.contextTokens), body_timeout \(DurationSyntax.format(self.limits.bodyTimeout))"
         )

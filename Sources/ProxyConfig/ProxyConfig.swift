@@ -31,8 +31,13 @@ package struct ProxyConfig: Sendable, Equatable {
     /// `admin_open_on_loopback`: with no `admin_keys`, serve the admin API and the console without a key to
     /// clients connecting over loopback (a single-user box). Off by default: no keys, no admin surface.
     package var adminOpenOnLoopback = false
+    /// `metrics_keys`: keys that may read `/metrics` on a non-loopback listener (admin keys may too). Loopback
+    /// listeners serve `/metrics` without a key.
+    package var metricsKeys: [Secret] = []
     /// `shard`: the accounts this instance owns (see ``Shard``).
     package var shard = Shard()
+    /// `reload`: how a reload reads the file (see ``Reload``).
+    package var reload = Reload()
     /// `upstream`.
     package var upstream: Upstream
     /// `models`.
@@ -52,8 +57,8 @@ package struct ProxyConfig: Sendable, Equatable {
     /// The request template named by `upstream.template`, read at load time; `nil` means the built-in template.
     package var templateSource: TemplateSource?
 
-    /// A configuration with every default, as loading an empty file gives (apart from `stateDirectory`, which
-    /// an empty file at `sourcePath` resolves against the file's directory).
+    /// A configuration with every default, as loading a file that holds only `version: 1` gives (apart from
+    /// `stateDirectory`, which such a file at `sourcePath` resolves against the file's directory).
     package init(
         sourcePath: String = "q2api.yaml",
         version: Int = 1,

@@ -17,6 +17,9 @@ package struct ProxyRequestContext: RequestContext {
     package var adminKeyID: String?
     /// The client connected over loopback (`admin_open_on_loopback`).
     package let remoteIsLoopback: Bool
+    /// The listener that accepted the connection is bound to a loopback address (judged by the bound address,
+    /// never by what the client claims): `/metrics` is open there and `/healthz` shows its details.
+    package let listenerIsLoopback: Bool
     /// The client's connection: a stream waiting on a silent upstream registers with ``ConnectionHangups``
     /// to learn of a client that went away at once, not at the next keep-alive write.
     package let connection: any Channel
@@ -24,6 +27,9 @@ package struct ProxyRequestContext: RequestContext {
     package init(source: Source) {
         self.coreContext = .init(source: source)
         self.remoteIsLoopback = Self.isLoopback(source.channel.remoteAddress)
+        // The server channel's address is what the listener bound (0.0.0.0 is not loopback even when this client
+        // came in over 127.0.0.1); the connection's own local address only when there is no parent.
+        self.listenerIsLoopback = Self.isLoopback(source.channel.parent?.localAddress ?? source.channel.localAddress)
         self.connection = source.channel
     }
 

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import ProxyConfig
 import ServiceLifecycle
+import Synchronization
 import Translation
 import UnixSignals
 import Upstream
@@ -70,7 +71,12 @@ package struct ProxyServerService: Service {
         runtime.recordReload { $0.lastSuccessUnixTime = Date().timeIntervalSince1970 }
         let supervisor = ListenerSupervisor(runtime: runtime, gracePeriod: reloadOptions.listenerGracePeriod, logger: logger, onBound: onBound)
         let reloader = ConfigReloadEngine(
-            runtime: runtime, supervisor: supervisor, config: config, template: template, environment: reloadOptions.environment, logger: logger)
+            runtime: runtime, supervisor: supervisor, config: config, template: template, environment: reloadOptions.environment,
+            settle: reloadOptions.settle, logger: logger)
+        let retry = ReloadRetry()
+        // Past the drain time of a shutdown, the replies still open end with the dialect's error event.
+        var drainDeadline: Task<Void, Never>?
+        defer { drainDeadline?.cancel() }
         do {
             try await withThrowingDiscardingTaskGroup { listeners in
                 for listener in settings.listeners { supervisor.start(listener, in: &listeners) }
@@ -87,7 +93,7 @@ package struct ProxyServerService: Service {
                             }
                         }
                         if let interval = reloadOptions.pollInterval {
-                            let watcher = ConfigFileWatcher(path: config.sourcePath, interval: interval, debounce: reloadOptions.debounce)
+                            let watcher = ConfigFileWatcher(path: config.sourcePath, interval: interval)
                             background.addTask { await watcher.run { continuation.yield(ReloadRequest(trigger: .fileChanged)) } }
                             let stateWatcher = StateDirectoryWatcher(store: persistence.store, interval: interval)
                             background.addTask {
@@ -102,9 +108,18 @@ package struct ProxyServerService: Service {
                         background.addTask { await persistence.runFlushLoop(every: reloadOptions.statsFlushInterval) }
                         for await request in requests {
                             runtime.announceReloading()
-                            let outcome = await reloader.reload(trigger: request.trigger, listeners: &listeners)
+                            let outcome = await reloader.reload(trigger: request.trigger, requestedAt: request.requestedAt, listeners: &listeners)
                             runtime.announceReloaded()
                             request.reply?(outcome)
+                            if case .unsettled = outcome, retry.schedule() {
+                                // The file kept changing: try again later (once), whatever triggered this one.
+                                let delay = reloadOptions.settle ?? reloader.config.reload.settle
+                                background.addTask {
+                                    try? await Task.sleep(for: max(delay, .milliseconds(100)) * 2)
+                                    retry.done()
+                                    continuation.yield(ReloadRequest(trigger: .fileChanged))
+                                }
+                            }
                         }
                         background.cancelAll()
                     }
@@ -112,6 +127,13 @@ package struct ProxyServerService: Service {
                     continuation.finish()
                 }
                 runtime.setReloadRequester(nil)
+                let drainTime = reloadOptions.drainTimeout
+                drainDeadline = Task {
+                    try? await Task.sleep(for: drainTime)
+                    guard !Task.isCancelled else { return }
+                    let open = runtime.openReplies.interruptAll(.overloaded("the server is shutting down; retry the request"))
+                    if open > 0 { logger.notice("drain time is up; open replies end with an error", metadata: ["replies": "\(open)"]) }
+                }
                 await supervisor.stopAll()
             }
         } catch {
@@ -131,9 +153,14 @@ package struct ReloadOptions: Sendable {
     package var reloadOnSignal = true
     /// How often the YAML file's content is compared; nil turns polling off.
     package var pollInterval: Duration? = .seconds(2)
-    package var debounce: Duration = .milliseconds(300)
+    /// How far apart two reads of the file must agree before a reload applies it; `nil` takes `reload.settle`
+    /// from the config in force (1s by default). Tests shorten it.
+    package var settle: Duration? = nil
     /// How long streams on a removed listener may run before they are cut.
     package var listenerGracePeriod: Duration = .seconds(60)
+    /// How long open replies may run after a shutdown begins (SIGTERM); then each ends with the dialect's error
+    /// (Claude `event: error` `overloaded_error`, an OpenAI error chunk). `serve` lets the process go shortly after.
+    package var drainTimeout: Duration = .seconds(30)
     /// The environment `${VAR}` references read on reload.
     package var environment: [String: String] = ProcessInfo.processInfo.environment
     /// How often request counters are appended to the state files.
@@ -141,6 +168,24 @@ package struct ReloadOptions: Sendable {
 
     package init() {}
 }
+
+/// At most one pending retry of a reload that found the file still changing.
+final class ReloadRetry: Sendable {
+    private let pending = Mutex(false)
+
+    /// Whether a retry should be scheduled now (none is pending).
+    func schedule() -> Bool {
+        pending.withLock { pending in
+            defer { pending = true }
+            return !pending
+        }
+    }
+
+    func done() {
+        pending.withLock { $0 = false }
+    }
+}
+
 extension ProxyServerService: CustomStringConvertible {
     /// ServiceLifecycle logs each service at debug as it starts; the default description would print the whole
     /// config and the process environment, which may hold secrets (`${VAR}` values).

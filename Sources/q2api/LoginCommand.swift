@@ -58,7 +58,7 @@ struct LoginCommand: AsyncParsableCommand {
         taken.formUnion(AccountStateStore.load(directory: config.stateDirectory).keys)
         let accountID: String
         if let id {
-            guard ProxyConfig.Account.isValidID(id) else { throw ValidationError("--id must be 1 to 64 characters from A-Z a-z 0-9 _ . -") }
+            guard ProxyConfig.Account.isValidID(id) else { throw ValidationError("--id must be \(ProxyConfig.Account.idRule)") }
             guard !taken.contains(id) else { throw ValidationError("an account with id \(id) already exists") }
             accountID = id
         } else {

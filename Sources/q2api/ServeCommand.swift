@@ -13,6 +13,15 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOptions
 
+    @Option(
+        name: .customLong("drain-timeout"),
+        help: "Seconds open replies may run after SIGTERM; then each ends with the dialect's error event and the process exits.")
+    var drainTimeout: Int = 30
+
+    func validate() throws {
+        guard (0...3600).contains(drainTimeout) else { throw ValidationError("--drain-timeout must be 0 to 3600 seconds") }
+    }
+
     func run() async throws {
         let (config, template): (ProxyConfig, RequestTemplate)
         switch ConfigLoading.load(options.config) {
@@ -33,18 +42,21 @@ struct ServeCommand: AsyncParsableCommand {
         metrics.bootstrapGlobal()
         // sd_notify: READY=1 once the listeners are bound, RELOADING=1/READY=1 around reloads, STOPPING=1 below.
         let notifier = SystemdNotifier()
+        var reload = ReloadOptions()
+        reload.drainTimeout = .seconds(drainTimeout)
         var service = ProxyServerService(
-            config: config, template: template, logger: logger,
+            config: config, template: template, logger: logger, reload: reload,
             onBound: { listener, port in
                 boundLogger.info("listening", metadata: ["address": "\(listener.host):\(port)"])
             })
         service.metrics = metrics
         service.notifier = notifier
-        // SIGTERM/SIGINT: stop accepting, let in-flight streams finish, cut them after the deadline.
+        // SIGTERM/SIGINT: stop accepting, let in-flight streams finish; past the drain time they end with an error
+        // event (ProxyServerService), and a few seconds later anything left is cut.
         var groupConfiguration = ServiceGroupConfiguration(
             // Last, so that it hears of the shutdown first and systemd gets STOPPING=1 before the drain.
             services: [.init(service: service), .init(service: SystemdStoppingNotice(notifier: notifier))], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        groupConfiguration.maximumGracefulShutdownDuration = .seconds(30)
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(drainTimeout + 3)
         try await ServiceGroup(configuration: groupConfiguration).run()
     }
 }

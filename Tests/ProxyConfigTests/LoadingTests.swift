@@ -4,9 +4,9 @@ import Testing
 
 @Suite("Loading")
 struct LoadingTests {
-    @Test("an empty file gives every default")
+    @Test("a file with only version: 1 gives every default")
     func emptyFileDefaults() throws {
-        for text in ["", "\n", "# only a comment\n", "---\n", "~\n"] {
+        for text in ["version: 1", "version: 1\n# a comment\n", "---\nversion: 1\n", "version: 1\nlisteners: ~\n"] {
             let config = try load(text)
             #expect(config.sourcePath == configPath)
             #expect(config.version == 1)
@@ -46,7 +46,7 @@ struct LoadingTests {
 
     @Test("the coded defaults equal an empty file's")
     func codedDefaultsMatch() throws {
-        let loaded = try load("")
+        let loaded = try load("version: 1")
         let coded = ProxyConfig(sourcePath: configPath, stateDirectory: "/etc/q2api/state")
         #expect(loaded == coded)
     }
@@ -196,13 +196,13 @@ struct LoadingTests {
     func relativePaths() throws {
         #expect(try load("state_dir: ./data/../state").stateDirectory == "/etc/q2api/data/../state")
         #expect(try load("state_dir: state").stateDirectory == "/etc/q2api/state")
-        let bare = try ProxyConfig.parse(yaml: "", path: "q2api.yaml", environment: [:], readFile: FakeFiles().read)
+        let bare = try ProxyConfig.parse(yaml: "version: 1", path: "q2api.yaml", environment: [:], readFile: FakeFiles().read)
         #expect(bare.stateDirectory == "state")
     }
 
     @Test("load reads the file through readFile; a missing file is an error naming it")
     func loadThroughReader() throws {
-        let files = FakeFiles(files: ["/srv/q2api.yaml": "console: false\n"])
+        let files = FakeFiles(files: ["/srv/q2api.yaml": "version: 1\nconsole: false\n"])
         let config = try ProxyConfig.load(path: "/srv/q2api.yaml", environment: [:], readFile: files.read)
         #expect(!config.console)
         #expect(config.stateDirectory == "/srv/state")
@@ -221,7 +221,7 @@ struct LoadingTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("q2api.yaml")
-        try "log: {level: warning}\naccounts:\n  - {id: a, client_id: x, client_secret: y, refresh_token_file: token}\n"
+        try "version: 1\nlog: {level: warning}\naccounts:\n  - {id: a, client_id: x, client_secret: y, refresh_token_file: token}\n"
             .write(to: file, atomically: true, encoding: .utf8)
         try "tok\n".write(to: directory.appendingPathComponent("token"), atomically: true, encoding: .utf8)
 

@@ -7,7 +7,7 @@ struct ShardTests {
     func parsing() throws {
         let config = try load("shard: {index: 2, count: 3}")
         #expect(config.shard == ProxyConfig.Shard(index: 2, count: 3))
-        #expect(try load("").shard == ProxyConfig.Shard(index: 0, count: 1))
+        #expect(try load("version: 1").shard == ProxyConfig.Shard(index: 0, count: 1))
         let error = try loadError("shard: {index: 3, count: 3}")
         #expect(error.keyPath == "shard.index")
         #expect(error.message.contains("less than shard.count"))

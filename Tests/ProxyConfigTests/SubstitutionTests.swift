@@ -121,12 +121,12 @@ struct SubstitutionTests {
     @Test("a reader error of another type still names only the path")
     func fileOtherError() throws {
         struct Leaky: Error, CustomStringConvertible { var description: String { "contents: hunter2" } }
-        let yaml = "accounts:\n  - {id: a, client_id: x, client_secret: y, refresh_token_file: /t}"
+        let yaml = "version: 1\naccounts:\n  - {id: a, client_id: x, client_secret: y, refresh_token_file: /t}"
         do {
             _ = try ProxyConfig.parse(yaml: yaml, path: "q.yaml", environment: [:], readFile: { _ in throw Leaky() })
             Issue.record("expected an error")
         } catch {
-            #expect(error.description == "q.yaml:2:45: accounts[0].refresh_token_file: cannot read file '/t'")
+            #expect(error.description == "q.yaml:3:45: accounts[0].refresh_token_file: cannot read file '/t'")
             #expect(!error.description.contains("hunter2"))
         }
     }

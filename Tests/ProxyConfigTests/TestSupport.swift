@@ -1,3 +1,4 @@
+import Foundation
 import ProxyConfig
 import Testing
 
@@ -19,7 +20,18 @@ func load(_ yaml: String, environment: [String: String] = [:], files: [String: S
     -> ProxyConfig
 {
     let fake = FakeFiles(files: files)
-    return try ProxyConfig.parse(yaml: yaml, path: configPath, environment: environment, readFile: fake.read)
+    return try ProxyConfig.parse(yaml: versioned(yaml), path: configPath, environment: environment, readFile: fake.read)
+}
+
+/// `yaml` with `version: 1` added at its end, so tests can write fragments (`version` is required) and their
+/// line numbers stay as written. Text that has a top-level `version`, is blank, or is not a block mapping is
+/// left alone.
+func versioned(_ yaml: String) -> String {
+    if yaml.split(separator: "\n").contains(where: { $0.hasPrefix("version:") }) { return yaml }
+    guard let first = yaml.split(separator: "\n").first(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty && !$0.hasPrefix("#") }),
+        let head = first.first, head != "{", head != "[", head != "-", head != " ", first.contains(":")
+    else { return yaml }
+    return yaml + (yaml.hasSuffix("\n") ? "" : "\n") + "version: 1\n"
 }
 
 /// The errors loading `yaml` produces; records a test failure if it loads.

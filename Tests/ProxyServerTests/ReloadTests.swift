@@ -46,7 +46,7 @@ let pollingReload: ReloadOptions = {
     var options = ReloadOptions()
     options.reloadOnSignal = false
     options.pollInterval = .milliseconds(50)
-    options.debounce = .milliseconds(50)
+    options.settle = .milliseconds(50)
     options.listenerGracePeriod = .seconds(10)
     options.environment = [:]
     return options

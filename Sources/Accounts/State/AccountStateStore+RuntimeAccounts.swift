@@ -42,8 +42,8 @@ extension AccountStateStore {
                 character.isASCII && (character.isLetter || character.isNumber || "-_.".contains(character)) ? character : "-"
             }
         ).split(separator: "-", omittingEmptySubsequences: true).joined(separator: "-")
-        base = String(base.prefix(48))
-        if base.isEmpty || base == "." || base == ".." { base = "account" }
+        base = String(base.drop { !($0.isLetter || $0.isNumber) }.prefix(48))  // ids start with a letter or a digit
+        if !ProxyConfig.Account.isValidID(base) { base = "account" }
         if !taken.contains(base) { return base }
         var suffix = 2
         while taken.contains("\(base)-\(suffix)") { suffix += 1 }

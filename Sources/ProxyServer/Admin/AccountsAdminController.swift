@@ -53,7 +53,7 @@ struct AccountsAdminController: Sendable {
         let id: String
         if let given = try AdminJSON.optionalString(body, "id"), !given.isEmpty {
             guard ProxyConfig.Account.isValidID(given) else {
-                throw AdminError.invalid("id must be 1 to 64 characters from A-Z a-z 0-9 _ . -")
+                throw AdminError.invalid("id must be \(ProxyConfig.Account.idRule)")
             }
             guard !taken.contains(given) else { throw AdminError.conflict("an account with id \(given) already exists") }
             id = given

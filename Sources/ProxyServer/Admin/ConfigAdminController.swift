@@ -39,6 +39,10 @@ struct ConfigAdminController: Sendable {
             ])
         case .rejected(let error):
             throw AdminError(.init(code: 422), "invalid_config", error)
+        case .refused(let error):
+            throw AdminError(.conflict, "reload_refused", error)
+        case .unsettled(let error):
+            throw AdminError(.conflict, "config_changing", error)
         case nil:
             throw AdminError(.serviceUnavailable, "unavailable", "the server is shutting down")
         }

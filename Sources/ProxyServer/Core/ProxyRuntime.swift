@@ -28,6 +28,8 @@ package final class ProxyRuntime: Sendable {
     package let notifier: SystemdNotifier
     /// The models the accounts reported (`ListAvailableModels`); see ``ModelDiscovery``.
     package let modelCatalog = ModelCatalog()
+    /// The replies being written, for a shutdown that must end them with an error event.
+    package let openReplies = OpenReplies()
 
     package init(
         settings: ServerSettings, pool: AccountPool, qClient: AmazonQClient, logger: Logger, metrics: ProxyMetrics = ProxyMetrics(),

@@ -1,4 +1,5 @@
 import Synchronization
+import Translation
 
 /// The pump's messages on their way to the response writer.
 ///
@@ -24,6 +25,8 @@ package final class ReplyChannel: Sendable {
         var finished = false
         /// The writer is gone: messages are dropped and the pump is told so.
         var closed = false
+        /// The server ended the reply (``interrupt(_:)``): the pump's messages are dropped.
+        var interrupted = false
         var consumer: CheckedContinuation<Void, Never>?
         var producer: CheckedContinuation<Void, Never>?
     }
@@ -43,7 +46,7 @@ package final class ReplyChannel: Sendable {
     package func send(_ message: PumpMessage) async -> Bool {
         while true {
             let (sent, gone, consumer) = state.withLock { state -> (Bool, Bool, CheckedContinuation<Void, Never>?) in
-                if state.closed { return (false, true, nil) }
+                if state.closed || state.interrupted { return (false, true, nil) }
                 guard state.buffer.count < capacity else { return (false, false, nil) }
                 state.buffer.append(message)
                 defer { state.consumer = nil }
@@ -81,7 +84,7 @@ package final class ReplyChannel: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let now = state.withLock { state -> Bool in
-                    if state.closed || state.buffer.count < capacity || Task.isCancelled { return true }
+                    if state.closed || state.interrupted || state.buffer.count < capacity || Task.isCancelled { return true }
                     state.producer = continuation
                     return false
                 }
@@ -130,6 +133,25 @@ package final class ReplyChannel: Sendable {
 
     /// The writer called `close()`.
     package var isClosed: Bool { state.withLock { $0.closed } }
+
+    /// The server ends the reply (a shutdown whose drain time is up): what is unread is dropped, the writer gets
+    /// `failed(error)` as the last message (its terminal error event), and the pump's later `send`s return false.
+    /// Does nothing once the writer is gone.
+    package func interrupt(_ error: ClaudeError) {
+        let (producer, consumer) = state.withLock { state -> (CheckedContinuation<Void, Never>?, CheckedContinuation<Void, Never>?) in
+            guard !state.closed, !state.interrupted else { return (nil, nil) }
+            state.interrupted = true
+            state.buffer = [.failed(error)]
+            state.finished = true
+            defer {
+                state.producer = nil
+                state.consumer = nil
+            }
+            return (state.producer, state.consumer)
+        }
+        producer?.resume()
+        consumer?.resume()
+    }
 
     private func take(upTo limit: Int) async -> Batch? {
         while true {

@@ -81,6 +81,8 @@ struct ReplyExchange: Sendable {
         pump.sessionKey = routing.sessionKey ?? conversation.sessionKey
         pump.pinnedAccount = routing.pinnedAccount
         let (channel, task) = pump.start()
+        // Known to a shutdown from now on: past its drain time it ends the reply with the dialect's error.
+        runtime.openReplies.add(channel)
         // A client that hangs up cancels the pump (and so the upstream request) right away, also while the first
         // reply event is awaited or when the response never gets to be written: the registration lives until the
         // reply's end (`finishReply`) or the connection's.
@@ -93,11 +95,13 @@ struct ReplyExchange: Sendable {
 
         // The first message decides the status: a failure before any content is a real HTTP error.
         guard let first = await channel.next() else {
+            runtime.openReplies.remove(channel)
             hangup.map(ConnectionHangups.shared.cancel)
             task.cancel()
             throw fail(.api("the upstream exchange ended without a reply"))
         }
         if case .failed(let error) = first {
+            runtime.openReplies.remove(channel)
             hangup.map(ConnectionHangups.shared.cancel)
             task.cancel()
             throw fail(error)
@@ -113,11 +117,19 @@ struct ReplyExchange: Sendable {
         defer { finishReply() }
         var reply = ReplyAccumulator()
         while let batch = await channel.drain() {
-            for case .events(let events) in batch.messages {
-                recorder?.markFirstToken()
-                for event in events {
-                    Self.recordUsage(event, into: recorder)
-                    reply.add(event)
+            for message in batch.messages {
+                switch message {
+                case .events(let events):
+                    recorder?.markFirstToken()
+                    for event in events {
+                        Self.recordUsage(event, into: recorder)
+                        reply.add(event)
+                    }
+                case .failed(let error):
+                    // The server ended the reply (a shutdown past its drain time).
+                    throw fail(error)
+                case .opened:
+                    continue
                 }
             }
         }
@@ -133,6 +145,7 @@ struct ReplyExchange: Sendable {
 
     /// The reply is over (written, refused or abandoned): forget the hang-up registration, release the pump.
     func finishReply() {
+        pump.runtime.openReplies.remove(channel)
         hangup.map(ConnectionHangups.shared.cancel)
         channel.close()
         task.cancel()
@@ -160,18 +173,28 @@ struct ReplyExchange: Sendable {
                 var buffer = ByteBuffer()
                 framing.appendOpening(to: &buffer)
                 try await writer.write(buffer)
-                try await Self.streamEvents(
+                let ended = try await Self.streamEvents(
                     channel, framing: &framing, pingInterval: pingInterval, writer: &writer, recorder: recorder, eventLoop: exchange.connection?.eventLoop)
+                if !ended, !channel.isClosed {
+                    // Cut without a last event while the client is still there (the server stopped this request's
+                    // task, as a listener removed by a reload does after its grace period): say so rather than end
+                    // the stream as if the reply were whole. Best effort: the connection may already be going.
+                    buffer.clear()
+                    framing.appendFailure(.overloaded("the server stopped before the reply was complete; retry the request"), to: &buffer)
+                    try? await writer.write(buffer)
+                }
                 try await writer.finish(nil)
             })
     }
 
     /// Writes events as they come, everything the pump handed over since the last write in one write, with a
     /// keep-alive whenever the upstream has been silent for `pingInterval`.
+    /// - Returns: whether the stream got its last event (a finish, or an error event).
+    @discardableResult
     static func streamEvents<Framing: ReplyStreamFraming>(
         _ channel: ReplyChannel, framing: inout Framing, pingInterval: Duration, writer: inout any ResponseBodyWriter,
         recorder: AccessLogRecorder? = nil, eventLoop: (any EventLoop)? = nil
-    ) async throws {
+    ) async throws -> Bool {
         // The keep-alive timer: on the connection's event loop when there is one, because a cancelled
         // `Task.sleep` stays scheduled until its deadline, so every finished stream would leave one behind for
         // up to `pingInterval`.
@@ -207,6 +230,7 @@ struct ReplyExchange: Sendable {
                     }
                 case .failed(let error):
                     framing.appendFailure(error, to: &buffer)
+                    finished = true
                 case .opened:
                     continue
                 }
@@ -221,6 +245,7 @@ struct ReplyExchange: Sendable {
                 if carriedEvents { recorder?.markFirstToken(at: lastWrite) }
             }
         }
+        return finished
     }
 
     /// The finish event carries the reply's usage.

@@ -26,6 +26,7 @@ extension ServerSettings {
         self.bodyTimeout = config.limits.bodyTimeout
         self.adminKeys = config.adminKeys.map(\.value)
         self.adminOpenOnLoopback = config.adminOpenOnLoopback
+        self.metricsKeys = config.metricsKeys.map(\.value)
         self.console = config.console
         self.modelDiscovery = models.discover
         self.modelNames = Set((models.available + models.aliases.keys).map { $0.lowercased() })

@@ -35,6 +35,8 @@ package struct ServerSettings: Sendable {
     package var adminKeys: [String] = []
     /// `admin_open_on_loopback`.
     package var adminOpenOnLoopback = false
+    /// `metrics_keys`: they open `/metrics` on non-loopback listeners (so do admin keys).
+    package var metricsKeys: [String] = []
     /// `console`.
     package var console = true
     package var maxBodyBytes: Int

@@ -60,7 +60,8 @@ package struct APIKeyMiddleware: RouterMiddleware {
     }
 
     static func isPublic(_ path: String) -> Bool {
-        // /metrics holds no secret (see MetricsController); a `metrics_key` could guard it later.
+        // Not the API keys' business: /healthz shows its details only to admin keys or on loopback listeners
+        // (HealthController), /metrics has its own keys (MetricsController).
         path == "/healthz" || path == "/health" || path == "/readyz" || path == "/metrics"
     }
 

@@ -30,6 +30,7 @@ package struct ConfigDiff: Sendable, Equatable, CustomStringConvertible {
         apiKeyDelta = new.apiKeys.count - old.apiKeys.count
         apiKeysReplaced = apiKeyDelta == 0 && Set(new.apiKeys) != Set(old.apiKeys)
         if old.adminKeys != new.adminKeys || old.adminOpenOnLoopback != new.adminOpenOnLoopback { otherSections.append("admin keys") }
+        if old.metricsKeys != new.metricsKeys { otherSections.append("metrics keys") }
         if old.upstream != new.upstream || templateChanged { otherSections.append("upstream") }
         if old.models != new.models { otherSections.append("models") }
         if old.balancing != new.balancing { otherSections.append("balancing") }
@@ -37,6 +38,7 @@ package struct ConfigDiff: Sendable, Equatable, CustomStringConvertible {
         if old.limits != new.limits { otherSections.append("limits") }
         if old.log != new.log { otherSections.append("log") }
         if old.shard != new.shard { otherSections.append("shard") }
+        if old.reload != new.reload { otherSections.append("reload") }
         if old.console != new.console { otherSections.append("console") }
         if old.stateDirectory != new.stateDirectory { otherSections.append("state_dir (applies on restart)") }
         if Set(old.listeners) != Set(new.listeners), addedListeners.isEmpty, removedListeners.isEmpty {

@@ -35,7 +35,7 @@ final class ListenerSupervisor: Sendable {
             responder: responder,
             // Idle connections close after 75 s (keep-alive pings every 15 s keep live streams well inside it), which
             // also bounds a client that sends its headers byte by byte.
-            server: .http1(configuration: .init(additionalChannelHandlers: [ClientHangupHandler()], idleTimeout: .seconds(75))),
+            server: .http1(configuration: .init(additionalChannelHandlers: [ClientHangupHandler(), HeaderOverflowHandler()], idleTimeout: .seconds(75))),
             // A deep accept queue: a burst of clients (an agent fleet starting at once) must queue, not be refused.
             configuration: .init(address: .hostname(listener.host, port: listener.port), serverName: nil, backlog: 4096),
             onServerRunning: { [self] channel in

@@ -21,11 +21,18 @@ package enum ReloadOutcome: Sendable, Equatable {
     case reloaded(generation: Int, changes: String, warnings: [String])
     /// The file is invalid; the previous config stays in force.
     case rejected(error: String)
+    /// The file is valid but a guard rail stopped it (it would leave no listener, remove every account or open
+    /// the API without saying so); the previous config stays in force.
+    case refused(error: String)
+    /// The file kept changing while it was read; nothing was applied and the reload is retried later.
+    case unsettled(error: String)
 }
 
 /// One queued reload and, for `POST /v2/reload`, who waits for its outcome.
 struct ReloadRequest: Sendable {
     var trigger: ReloadTrigger
+    /// When it was asked for: a reload whose settled read began later already covers it.
+    var requestedAt = ContinuousClock.now
     /// Called once with the outcome, or with `nil` when the server shuts down first.
     var reply: (@Sendable (ReloadOutcome?) -> Void)?
 
@@ -36,27 +43,19 @@ struct ReloadRequest: Sendable {
 }
 
 /// Watches a file's content by polling. Polling content, not inotify on the path, is what
-/// survives editors that replace the file and ConfigMaps that swap a symlink.
+/// survives editors that replace the file and ConfigMaps that swap a symlink. A change only
+/// triggers a reload; the reload itself waits until the file has settled (see ``SettledFile``).
 struct ConfigFileWatcher: Sendable {
     let path: String
     let interval: Duration
-    /// A change is reported once the content has been stable for this long (editors write in steps).
-    let debounce: Duration
 
     func run(onChange: @Sendable () -> Void) async {
         var known = Self.read(path)
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
             guard !Task.isCancelled else { return }
-            var current = Self.read(path)
+            let current = Self.read(path)
             guard current != known else { continue }
-            // Wait until two reads a debounce apart agree, so a half-written file is not loaded.
-            while !Task.isCancelled {
-                try? await Task.sleep(for: debounce)
-                let again = Self.read(path)
-                if again == current { break }
-                current = again
-            }
             known = current
             onChange()
         }

@@ -10,6 +10,7 @@ package enum OpenAIErrorBody {
             case 403: ("permission_error", nil)
             case 404: ("invalid_request_error", "model_not_found")
             case 413: ("invalid_request_error", "request_too_large")
+            case 431: ("invalid_request_error", "request_header_fields_too_large")
             case 429: ("rate_limit_error", "rate_limit_exceeded")
             case 529, 503: ("server_error", "overloaded")
             default: ("server_error", nil)

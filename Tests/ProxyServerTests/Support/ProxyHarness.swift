@@ -91,6 +91,7 @@ func withProxy(
         var options = ReloadOptions()
         options.reloadOnSignal = false
         options.pollInterval = nil
+        options.settle = .milliseconds(20)
         options.environment = [:]
         return options
     }(),
