@@ -142,12 +142,34 @@ class ConfigWriter:
             (self.directory / old).rmdir()
 
 
-class Load:
+class Background:
+    """Daemon threads that run from `with` until its end, told to stop by `self.stop`."""
+
+    join_timeout = 10.0
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def __enter__(self):
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=self.join_timeout)
+
+
+class Load(Background):
     """`CLIENTS` threads streaming Claude requests until stopped; every outcome is counted."""
 
+    join_timeout = 40.0
+
     def __init__(self, url: str) -> None:
+        super().__init__()
         self.url = url
-        self.stop = threading.Event()
         self.lock = threading.Lock()
         self.ok = 0
         self.failures: list[str] = []
@@ -180,24 +202,14 @@ class Load:
                     else:
                         self.failures.append(outcome)
 
-    def __enter__(self) -> "Load":
-        for thread in self.threads:
-            thread.start()
-        return self
 
-    def __exit__(self, *_: object) -> None:
-        self.stop.set()
-        for thread in self.threads:
-            thread.join(timeout=40)
-
-
-class Watch:
+class Watch(Background):
     """Connects to the port every 20 ms and samples `/v2/config` every 100 ms, in the background."""
 
     def __init__(self, url: str, port: int) -> None:
+        super().__init__()
         self.url = url
         self.port = port
-        self.stop = threading.Event()
         self.refused: list[str] = []
         self.connects = 0
         self.seen: list[tuple[int, int, tuple[str, ...]]] = []  # (generation, context_tokens, account ids)
@@ -223,16 +235,6 @@ class Watch:
                 except (httpx.HTTPError, KeyError, ValueError) as error:
                     self.seen.append((-1, -1, (f"{type(error).__name__}: {error}",)))
                 time.sleep(0.1)
-
-    def __enter__(self) -> "Watch":
-        for thread in self.threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop.set()
-        for thread in self.threads:
-            thread.join(timeout=10)
 
 
 def test_reload_storm_under_streaming_load(spawn: Spawner):

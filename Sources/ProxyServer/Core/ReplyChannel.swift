@@ -121,14 +121,19 @@ package final class ReplyChannel: Sendable {
         let (producer, consumer) = state.withLock { state in
             state.closed = true
             state.buffer.removeAll()
-            defer {
-                state.producer = nil
-                state.consumer = nil
-            }
-            return (state.producer, state.consumer)
+            return Self.takeWaiters(&state)
         }
         producer?.resume()
         consumer?.resume()
+    }
+
+    /// The pump and the writer waiting on `state`, if any, which the caller resumes once the lock is released.
+    private static func takeWaiters(_ state: inout State) -> (CheckedContinuation<Void, Never>?, CheckedContinuation<Void, Never>?) {
+        defer {
+            state.producer = nil
+            state.consumer = nil
+        }
+        return (state.producer, state.consumer)
     }
 
     /// The writer called `close()`.
@@ -143,11 +148,7 @@ package final class ReplyChannel: Sendable {
             state.interrupted = true
             state.buffer = [.failed(error)]
             state.finished = true
-            defer {
-                state.producer = nil
-                state.consumer = nil
-            }
-            return (state.producer, state.consumer)
+            return Self.takeWaiters(&state)
         }
         producer?.resume()
         consumer?.resume()
