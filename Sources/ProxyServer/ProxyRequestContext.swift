@@ -1,14 +1,17 @@
 import Hummingbird
 import Logging
 import NIOCore
+import Translation
 
 /// Per-request state filled in by middleware.
 package struct ProxyRequestContext: RequestContext {
     package var coreContext: CoreRequestContextStorage
     /// `req_…`, returned as `request-id` and in error bodies.
     package var requestID: String = ""
-    /// Which API the request speaks, so errors render in its shape.
-    package var dialect: Dialect = .claude
+    /// How errors look for this request: the shape of the dialect whose path it asked for.
+    package var errorShape: any FailureShape = ClaudeFailureShape()
+    /// The dialect's name, for the access log (`claude`, `openai`, `responses`, `admin`).
+    package var dialectName = "claude"
     /// What the request did, for the access log and the request metrics (filled by the exchange and the pump).
     package var accessLog = AccessLogRecorder()
     /// The request presented an admin key (`admin_keys`).
@@ -46,7 +49,3 @@ package struct ProxyRequestContext: RequestContext {
     package var maxUploadSize: Int { Int.max }
 }
 
-package enum Dialect: String, Sendable {
-    case claude
-    case openAI = "openai"
-}

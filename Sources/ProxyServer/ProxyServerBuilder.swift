@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import ServiceLifecycle
+import Translation
 import Upstream
 
 /// Builds the router every listener shares; routes read the runtime's settings per request, so a reload needs no new router.
@@ -14,8 +15,7 @@ package enum ProxyServerBuilder {
         router.add(middleware: APIKeyMiddleware(runtime: runtime))
         HealthController(runtime: runtime).addRoutes(to: router)
         MetricsController(runtime: runtime).addRoutes(to: router)
-        MessagesController(runtime: runtime).addRoutes(to: router)
-        ChatCompletionsController(runtime: runtime).addRoutes(to: router)
+        for dialect in Dialects.all { addDialectRoutes(dialect, runtime: runtime, to: router) }
         ModelsController(runtime: runtime).addRoutes(to: router)
         ConsoleController(runtime: runtime).addRoutes(to: router)
         let admin = router.group("/v2").add(middleware: AdminGuardMiddleware(runtime: runtime))

@@ -15,7 +15,7 @@ struct ReplyInterruptTests {
             Issue.record("expected one failed message, got \(String(describing: batch?.messages))")
             return
         }
-        #expect(error.type == "overloaded_error")
+        #expect(error.kind == .overloaded)
         #expect(await channel.drain() == nil)
         #expect(await channel.send(.events([.textDelta(index: 0, text: "late")])) == false)
     }

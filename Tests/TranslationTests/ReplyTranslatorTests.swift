@@ -74,7 +74,7 @@ struct ReplyTranslatorTests {
         let result = translate([.text("Let me think about"), .text(" that"), .failure(failure)])
         #expect(result.names.suffix(2) == ["content_block_stop", "error"])
         #expect(!result.names.contains("message_delta"))
-        #expect(ClaudeError(failure: failure).type == "overloaded_error")
+        #expect(ClaudeFailureShape().type(of: ProxyFailure(upstream: failure)) == "overloaded_error")
     }
 
     @Test("thinking tags cut across frames become a thinking block with a signature")

@@ -142,7 +142,7 @@ struct ReplyInput: Sendable {
 
     static let translatorConfiguration = ReplyTranslator.Configuration(maxTokens: 32_000, inputTokens: 1_000)
 
-    /// MessagesController's `ClaudeStreamFraming`: `message_start` and `ping`, then each event's SSE.
+    /// ClaudeDialect's stream (`ClaudeReplyStream`): `message_start` and `ping`, then each event's SSE.
     func claudeSSE() -> ByteBuffer {
         Self.claudeSSE(events: self.events)
     }
@@ -167,7 +167,7 @@ struct ReplyInput: Sendable {
         return buffer
     }
 
-    /// ChatCompletionsController's `OpenAIStreamFraming`: the role chunk, each event's chunks, `[DONE]`.
+    /// OpenAIChatDialect's stream (`OpenAIChatReplyStream`): the role chunk, each event's chunks, `[DONE]`.
     func openAISSE() -> ByteBuffer {
         var translator = ReplyTranslator(Self.translatorConfiguration)
         var encoder = OpenAIStreamEncoder(
@@ -229,7 +229,7 @@ struct PlanInput: Sendable {
         return value.jsonBytes
     }
 
-    /// What MessagesController and ReplyExchange do before the first upstream byte: parse, decode, build, write.
+    /// What DialectController and ReplyExchange do before the first upstream byte: parse, decode, build, write.
     func plan() throws -> [UInt8] {
         let json = try JSONParser.parse(self.body)
         let conversation = try ClaudeRequestDecoder.decode(json)

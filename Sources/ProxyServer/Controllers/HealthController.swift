@@ -31,12 +31,12 @@ package struct HealthController: Sendable {
     }
 
     @Sendable func health(_ request: Request, context: ProxyRequestContext) async throws -> Response {
-        MessagesController.jsonResponse(status(detailed: Self.showsDetails(context)))
+        JSONResponse.make(status(detailed: Self.showsDetails(context)))
     }
 
     @Sendable func ready(_ request: Request, context: ProxyRequestContext) async throws -> Response {
         let body = status(detailed: Self.showsDetails(context))
-        return MessagesController.jsonResponse(body, status: readyStatus)
+        return JSONResponse.make(body, status: readyStatus)
     }
 
     @Sendable func headHealth(_ request: Request, context: ProxyRequestContext) async throws -> Response {

@@ -20,15 +20,13 @@ package struct ModelsController: Sendable {
 
     @Sendable func list(_ request: Request, context: ProxyRequestContext) async throws -> Response {
         let models = runtime.servedModels(settings: runtime.settings)
-        switch context.dialect {
-        case .claude:
-            return MessagesController.jsonResponse([
+        if context.errorShape is ClaudeFailureShape {
+            return JSONResponse.make([
                 "data": .array(models.map(anthropicModel)), "has_more": false,
                 "first_id": models.first.map(JSONValue.string) ?? .null, "last_id": models.last.map(JSONValue.string) ?? .null,
             ])
-        case .openAI:
-            return MessagesController.jsonResponse(["object": "list", "data": .array(models.map(openAIModel))])
         }
+        return JSONResponse.make(["object": "list", "data": .array(models.map(openAIModel))])
     }
 
     @Sendable func show(_ request: Request, context: ProxyRequestContext) async throws -> Response {
@@ -36,10 +34,10 @@ package struct ModelsController: Sendable {
         let settings = runtime.settings
         let served = runtime.servedModels(settings: settings)
         guard let choice = runtime.resolveModel(id, settings: settings), served.contains(choice.upstreamID) || served.contains(id) else {
-            throw ProxyHTTPError(.notFound("model: \(id) is not served by this proxy"), dialect: context.dialect, requestID: context.requestID)
+            throw ProxyHTTPError(.unknownModel("model: \(id) is not served by this proxy"), context: context)
         }
         _ = choice
-        return MessagesController.jsonResponse(context.dialect == .claude ? anthropicModel(id) : openAIModel(id))
+        return JSONResponse.make(context.errorShape is ClaudeFailureShape ? anthropicModel(id) : openAIModel(id))
     }
 
     func anthropicModel(_ id: String) -> JSONValue {

@@ -19,18 +19,16 @@ enum RequestReading {
         do {
             buffer = try await BodyCollection.collect(request, upTo: limit, within: timeout, connection: context.connection)
         } catch .timedOut {
-            throw ProxyHTTPError(.init(type: "timeout_error", status: 408, message: BodyCollection.timeoutMessage), dialect: context.dialect, requestID: context.requestID)
+            throw ProxyHTTPError(.init(.timeout, BodyCollection.timeoutMessage), context: context)
         } catch {
-            throw ProxyHTTPError(
-                .requestTooLarge("request body is larger than the configured limit of \(limit) bytes"), dialect: context.dialect,
-                requestID: context.requestID)
+            throw ProxyHTTPError(.requestTooLarge("request body is larger than the configured limit of \(limit) bytes"), context: context)
         }
         do {
             return try buffer.withUnsafeReadableBytes { raw throws(JSONParseError) in
                 try JSONParser.parse(UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count))
             }
         } catch {
-            throw ProxyHTTPError(.invalidRequest("the request body is not valid JSON: \(error.description)"), dialect: context.dialect, requestID: context.requestID)
+            throw ProxyHTTPError(.invalidRequest("the request body is not valid JSON: \(error.description)"), context: context)
         }
     }
 
@@ -42,7 +40,7 @@ enum RequestReading {
         do {
             return try decode(body)
         } catch {
-            throw ProxyHTTPError(ClaudeError(requestError: error), dialect: context.dialect, requestID: context.requestID)
+            throw ProxyHTTPError(ProxyFailure(requestError: error), context: context)
         }
     }
 

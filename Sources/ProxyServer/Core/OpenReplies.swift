@@ -7,7 +7,7 @@ package final class OpenReplies: Sendable {
     private struct State {
         var channels: [ObjectIdentifier: ReplyChannel] = [:]
         /// Set once the server ends every reply: replies that start later are ended at once.
-        var interruption: ClaudeError?
+        var interruption: ProxyFailure?
     }
 
     private let state = Mutex(State())
@@ -16,7 +16,7 @@ package final class OpenReplies: Sendable {
 
     /// Tracks `channel` until ``remove(_:)``; ends it at once when the server already ended every reply.
     func add(_ channel: ReplyChannel) {
-        let interruption = state.withLock { state -> ClaudeError? in
+        let interruption = state.withLock { state -> ProxyFailure? in
             if let interruption = state.interruption { return interruption }
             state.channels[ObjectIdentifier(channel)] = channel
             return nil
@@ -34,7 +34,7 @@ package final class OpenReplies: Sendable {
     /// and every reply that starts from now on.
     /// - Returns: how many replies were open.
     @discardableResult
-    package func interruptAll(_ error: ClaudeError) -> Int {
+    package func interruptAll(_ error: ProxyFailure) -> Int {
         let channels = state.withLock { state -> [ReplyChannel] in
             state.interruption = error
             defer { state.channels.removeAll() }

@@ -2,6 +2,7 @@ import Accounts
 import Logging
 import ProxyConfig
 import Synchronization
+import Translation
 import Upstream
 
 /// The long-lived parts every request shares: the settings snapshot, the account pool and the
@@ -30,12 +31,16 @@ package final class ProxyRuntime: Sendable {
     package let modelCatalog = ModelCatalog()
     /// The replies being written, for a shutdown that must end them with an error event.
     package let openReplies = OpenReplies()
+    /// Replies kept beyond their request (OpenAI Responses `store`), in the state directory when there is one.
+    package let replyArchive: any ReplyArchive
 
     package init(
         settings: ServerSettings, pool: AccountPool, qClient: AmazonQClient, logger: Logger, metrics: ProxyMetrics = ProxyMetrics(),
         notifier: SystemdNotifier = SystemdNotifier(socketPath: nil), upstreamClients: UpstreamClients? = nil,
-        persistence: AccountStatePersistence? = nil, tokenRefresher: TokenRefresher? = nil, deviceLogins: DeviceLogins? = nil
+        persistence: AccountStatePersistence? = nil, tokenRefresher: TokenRefresher? = nil, deviceLogins: DeviceLogins? = nil,
+        replyArchive: (any ReplyArchive)? = nil
     ) {
+        self.replyArchive = replyArchive ?? MemoryReplyArchive()
         self.tokenRefresher = tokenRefresher
         self.deviceLogins = deviceLogins
         self.upstreamClients = upstreamClients

@@ -142,7 +142,7 @@ package final class ReplyChannel: Sendable {
     /// The server ends the reply (a shutdown whose drain time is up): what is unread is dropped, the writer gets
     /// `failed(error)` as the last message (its terminal error event), and the pump's later `send`s return false.
     /// Does nothing once the writer is gone.
-    package func interrupt(_ error: ClaudeError) {
+    package func interrupt(_ error: ProxyFailure) {
         let (producer, consumer) = state.withLock { state -> (CheckedContinuation<Void, Never>?, CheckedContinuation<Void, Never>?) in
             guard !state.closed, !state.interrupted else { return (nil, nil) }
             state.interrupted = true

@@ -5,17 +5,6 @@ import NIOCore
 import ProxyModels
 import Translation
 
-/// How one dialect writes a reply stream: its opening, its events, keep-alives and a late failure.
-protocol ReplyStreamFraming: Sendable {
-    /// What goes out before the first event (Claude's `message_start`, OpenAI's role chunk).
-    mutating func appendOpening(to buffer: inout ByteBuffer)
-    mutating func append(_ event: ReplyEvent, to buffer: inout ByteBuffer)
-    /// Sent whenever the upstream has been silent for the ping interval.
-    func appendKeepAlive(to buffer: inout ByteBuffer)
-    /// A pump failure after the stream has started.
-    func appendFailure(_ error: ClaudeError, to buffer: inout ByteBuffer)
-}
-
 /// The dialect-independent part of serving a chat request: resolve the model, plan the upstream
 /// request, run the `ReplyPump` with failover, and let its first message decide the HTTP status;
 /// then either assemble the whole reply or stream it with keep-alives.
@@ -26,7 +15,8 @@ struct ReplyExchange: Sendable {
     let pump: ReplyPump
     let channel: ReplyChannel
     let task: Task<Void, Never>
-    let dialect: Dialect
+    /// The shape errors of this exchange take (its dialect's).
+    let shape: any FailureShape
     let requestID: String
     /// The request's access-log recorder (model, account, first token, usage).
     let recorder: AccessLogRecorder?
@@ -35,17 +25,17 @@ struct ReplyExchange: Sendable {
     /// The client's connection (its event loop runs the stream's keep-alive timer); nil in tests without one.
     let connection: (any Channel)?
 
-    func fail(_ error: ClaudeError) -> ProxyHTTPError {
-        ProxyHTTPError(error, dialect: dialect, requestID: requestID)
+    func fail(_ failure: ProxyFailure) -> ProxyHTTPError {
+        ProxyHTTPError(failure, shape: shape, requestID: requestID)
     }
 
     /// Starts the exchange. Errors before the first reply event (unknown model, unplannable
     /// request, every account refused) are thrown in the dialect's shape.
     static func start(
-        _ conversation: Conversation, runtime: ProxyRuntime, settings: ServerSettings, dialect: Dialect, requestID: String,
+        _ conversation: Conversation, runtime: ProxyRuntime, settings: ServerSettings, shape: any FailureShape, requestID: String,
         routing: ExchangeRouting = ExchangeRouting()
     ) async throws(ProxyHTTPError) -> ReplyExchange {
-        func fail(_ error: ClaudeError) -> ProxyHTTPError { ProxyHTTPError(error, dialect: dialect, requestID: requestID) }
+        func fail(_ failure: ProxyFailure) -> ProxyHTTPError { ProxyHTTPError(failure, shape: shape, requestID: requestID) }
         var conversation = conversation
         let recorder = AccessLogRecorder.current
         let clientModel = conversation.model
@@ -54,7 +44,7 @@ struct ReplyExchange: Sendable {
             $0.metricModel = settings.metricModel(clientModel)
         }
         guard let model = runtime.resolveModel(conversation.model, settings: settings) else {
-            throw fail(.notFound("model: \(conversation.model) is not served by this proxy; GET /v1/models lists the models"))
+            throw fail(.unknownModel("model: \(conversation.model) is not served by this proxy; GET /v1/models lists the models"))
         }
         if model.thinking && conversation.thinking == nil { conversation.thinking = .enabled(budgetTokens: 16_000) }
 
@@ -66,7 +56,7 @@ struct ReplyExchange: Sendable {
                     modelId: model.upstreamID, maximumInputTokens: settings.maxInputTokens, currentTime: RequestReading.currentTimeText(),
                     makeID: { UUIDText.make() }))
         } catch {
-            throw fail(ClaudeError(requestError: error))
+            throw fail(ProxyFailure(requestError: error))
         }
         var logger = runtime.logger
         logger[metadataKey: "request.id"] = "\(requestID)"
@@ -98,7 +88,7 @@ struct ReplyExchange: Sendable {
             runtime.openReplies.remove(channel)
             hangup.map(ConnectionHangups.shared.cancel)
             task.cancel()
-            throw fail(.api("the upstream exchange ended without a reply"))
+            throw fail(.internalError("the upstream exchange ended without a reply"))
         }
         if case .failed(let error) = first {
             runtime.openReplies.remove(channel)
@@ -108,7 +98,7 @@ struct ReplyExchange: Sendable {
         }
         if case .opened(let account) = first { recorder?.update { $0.account = account } }
         return ReplyExchange(
-            conversation: conversation, plan: plan, pump: pump, channel: channel, task: task, dialect: dialect, requestID: requestID,
+            conversation: conversation, plan: plan, pump: pump, channel: channel, task: task, shape: shape, requestID: requestID,
             recorder: recorder, hangup: hangup, connection: routing.connection)
     }
 
@@ -138,7 +128,7 @@ struct ReplyExchange: Sendable {
         }
         if Task.isCancelled || channel.isClosed {
             // Cut short (the client hung up, or the server is stopping): not a whole reply.
-            throw fail(.api("the reply was interrupted"))
+            throw fail(.internalError("the reply was interrupted"))
         }
         return reply
     }
@@ -152,8 +142,9 @@ struct ReplyExchange: Sendable {
     }
 
     /// The `text/event-stream` response that writes the reply as it comes.
-    func streamResponse<Framing: ReplyStreamFraming>(
-        _ framing: Framing, pingInterval: Duration
+    /// - Parameter keep: given the whole reply once the stream is over, when the dialect keeps replies (Responses `store`).
+    func streamResponse<Stream: ReplyStreamEncoder>(
+        _ encoder: Stream, pingInterval: Duration, keep: (@Sendable (ReplyAccumulator) async -> Void)? = nil
     ) -> Response {
         let exchange = self
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("x-accel-buffering")!: "no"]
@@ -169,7 +160,7 @@ struct ReplyExchange: Sendable {
                     exchange.finishReply()
                     metrics.streamFinished()
                 }
-                var framing = framing
+                var framing = StreamFraming(encoder: encoder, keeping: keep != nil)
                 var buffer = ByteBuffer()
                 framing.appendOpening(to: &buffer)
                 try await writer.write(buffer)
@@ -183,6 +174,7 @@ struct ReplyExchange: Sendable {
                     framing.appendFailure(.overloaded("the server stopped before the reply was complete; retry the request"), to: &buffer)
                     try? await writer.write(buffer)
                 }
+                if let keep, let kept = framing.kept { await keep(kept) }
                 try await writer.finish(nil)
             })
     }
@@ -191,8 +183,8 @@ struct ReplyExchange: Sendable {
     /// keep-alive whenever the upstream has been silent for `pingInterval`.
     /// - Returns: whether the stream got its last event (a finish, or an error event).
     @discardableResult
-    static func streamEvents<Framing: ReplyStreamFraming>(
-        _ channel: ReplyChannel, framing: inout Framing, pingInterval: Duration, writer: inout any ResponseBodyWriter,
+    static func streamEvents<Stream: ReplyStreamEncoder>(
+        _ channel: ReplyChannel, framing: inout StreamFraming<Stream>, pingInterval: Duration, writer: inout any ResponseBodyWriter,
         recorder: AccessLogRecorder? = nil, eventLoop: (any EventLoop)? = nil
     ) async throws -> Bool {
         // The keep-alive timer: on the connection's event loop when there is one, because a cancelled
@@ -228,8 +220,8 @@ struct ReplyExchange: Sendable {
                         recordUsage(event, into: recorder)
                         if isTerminal(event) { finished = true }
                     }
-                case .failed(let error):
-                    framing.appendFailure(error, to: &buffer)
+                case .failed(let failure):
+                    framing.appendFailure(failure, to: &buffer)
                     finished = true
                 case .opened:
                     continue

@@ -9,7 +9,7 @@ import Upstream
 package enum PumpMessage: Sendable {
     case opened(account: String)
     case events([ReplyEvent])
-    case failed(ClaudeError)
+    case failed(ProxyFailure)
 }
 
 /// Runs one upstream exchange for a planned request: picks an account, gets it a token, sends,
@@ -245,11 +245,11 @@ package struct ReplyPump: Sendable {
         runtime.persistence?.recordRequest(account: account, succeeded: false)
     }
 
-    func clientError(for failure: QUpstreamFailure) -> ClaudeError {
+    func clientError(for failure: QUpstreamFailure) -> ProxyFailure {
         if failure.kind == .contextTooLong {
             // The exact wording Claude Code compacts on.
             return .invalidRequest("prompt is too long: \(max(plan.inputTokens, settings.maxInputTokens + 1)) tokens > \(settings.maxInputTokens) maximum")
         }
-        return ClaudeError(failure: failure)
+        return ProxyFailure(upstream: failure)
     }
 }

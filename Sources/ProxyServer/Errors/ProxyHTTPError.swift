@@ -4,33 +4,31 @@ import NIOCore
 import ProxyModels
 import Translation
 
-/// A client-facing error that renders itself in the request's dialect.
+/// A client-facing failure and the shape it is rendered in (the dialect of the request's path).
 package struct ProxyHTTPError: Error, HTTPResponseError {
-    package var claude: ClaudeError
-    package var dialect: Dialect
+    package var failure: ProxyFailure
+    package var shape: any FailureShape
     package var requestID: String
 
-    package init(_ claude: ClaudeError, dialect: Dialect, requestID: String) {
-        self.claude = claude
-        self.dialect = dialect
+    package init(_ failure: ProxyFailure, shape: any FailureShape, requestID: String) {
+        self.failure = failure
+        self.shape = shape
         self.requestID = requestID
     }
 
-    /// OpenAI has no 529: its clients know an overloaded server as 503.
-    package var status: HTTPResponse.Status {
-        .init(code: dialect == .openAI && claude.status == 529 ? 503 : claude.status)
+    /// The failure in the shape the request's context decided.
+    package init(_ failure: ProxyFailure, context: ProxyRequestContext) {
+        self.init(failure, shape: context.errorShape, requestID: context.requestID)
     }
+
+    package var status: HTTPResponse.Status { .init(code: shape.status(of: failure)) }
 
     package func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers: HTTPFields = [.contentType: "application/json", HTTPField.Name("request-id")!: requestID]
-        if let retryAfter = claude.retryAfter { headers[.retryAfter] = String(retryAfter) }
+        if let retryAfter = failure.retryAfter { headers[.retryAfter] = String(retryAfter) }
         // A 408 leaves the rest of the body unread: the connection cannot carry another request.
-        if claude.status == 408 { headers[.connection] = "close" }
-        let body: JSONValue
-        switch dialect {
-        case .claude: body = claude.body(requestID: requestID)
-        case .openAI: body = OpenAIErrorBody.body(for: claude)
-        }
+        if failure.kind == .timeout { headers[.connection] = "close" }
+        let body = shape.body(of: failure, requestID: requestID)
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body.jsonBytes)))
     }
 }

@@ -27,12 +27,10 @@ package struct APIKeyMiddleware: RouterMiddleware {
             return try await next(request, context)
         }
         guard let presented else {
-            throw ProxyHTTPError(
-                .authentication("missing API key: send it as x-api-key or Authorization: Bearer"), dialect: context.dialect,
-                requestID: context.requestID)
+            throw ProxyHTTPError(.authentication("missing API key: send it as x-api-key or Authorization: Bearer"), context: context)
         }
         guard Self.matchesAny(presented, keys) else {
-            throw ProxyHTTPError(.authentication("invalid API key"), dialect: context.dialect, requestID: context.requestID)
+            throw ProxyHTTPError(.authentication("invalid API key"), context: context)
         }
         return try await next(request, context)
     }

@@ -35,15 +35,12 @@ final class HeaderOverflowHandler: ChannelInboundHandler, RemovableChannelHandle
     static func response(path: String?) -> ByteBuffer {
         let requestID = RequestReading.newID("req_")
         let message = "the request's header block is larger than 80 KiB"
-        let error = ClaudeError(type: "invalid_request_error", status: 431, message: message)
         let path = path ?? ""
         let body: JSONValue
         if path == "/v2" || path.hasPrefix("/v2/") {
             body = ["error": ["type": "request_header_fields_too_large", "message": .string(message)]]
-        } else if path.hasPrefix("/v1/chat/") || path.hasPrefix("/v1/completions") || path.hasPrefix("/v1/models") {
-            body = OpenAIErrorBody.body(for: error)
         } else {
-            body = error.body(requestID: requestID)
+            body = RequestIDMiddleware.dialect(ofPath: path).shape.body(of: .init(.headersTooLarge, message), requestID: requestID)
         }
         let bytes = body.jsonBytes
         var buffer = ByteBuffer()

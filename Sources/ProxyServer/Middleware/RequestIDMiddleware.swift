@@ -19,7 +19,7 @@ package struct RequestIDMiddleware: RouterMiddleware {
     package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         context.requestID = RequestReading.newID("req_")
-        context.dialect = Self.dialect(of: request)
+        (context.dialectName, context.errorShape) = Self.dialect(of: request)
         let recorder = AccessLogRecorder()
         context.accessLog = recorder
         var response: Response
@@ -41,24 +41,26 @@ package struct RequestIDMiddleware: RouterMiddleware {
                 }
             response = try admin.response(from: request, context: context)
         } catch let error as HTTPError {
-            let claude: ClaudeError =
+            // An unknown route or method under an API's paths: that API's shape, so its clients can read it.
+            let failure: ProxyFailure =
                 switch error.status.code {
                 case 404: .notFound("no route for \(request.method.rawValue) \(request.uri.path)")
-                case 405: .invalidRequest("method \(request.method.rawValue) is not allowed on \(request.uri.path)")
+                case 405: .init(.methodNotAllowed, "method \(request.method.rawValue) is not allowed on \(request.uri.path)")
+                case 408: .init(.timeout, error.body ?? "request timeout")
                 case 413: .requestTooLarge("request body too large")
-                case 400..<500: .init(type: "invalid_request_error", status: Int(error.status.code), message: error.body ?? "bad request")
-                default: .api(error.body ?? "internal error")
+                case 431: .init(.headersTooLarge, error.body ?? "request headers too large")
+                case 400..<500: .invalidRequest(error.body ?? "bad request")
+                default: .internalError(error.body ?? "internal error")
                 }
-            response = try ProxyHTTPError(claude, dialect: context.dialect, requestID: context.requestID).response(from: request, context: context)
+            response = try ProxyHTTPError(failure, context: context).response(from: request, context: context)
         } catch {
             logger.error("request failed", metadata: ["request.id": "\(context.requestID)", "error": "\(String(reflecting: type(of: error)))"])
-            response = try ProxyHTTPError(.api("internal error"), dialect: context.dialect, requestID: context.requestID)
-                .response(from: request, context: context)
+            response = try ProxyHTTPError(.internalError("internal error"), context: context).response(from: request, context: context)
         }
         response.headers[HTTPField.Name("request-id")!] = context.requestID
         let finish = AccessLogLine(
             logger: logger, metrics: metrics, recorder: recorder, requestID: context.requestID, method: request.method.rawValue,
-            path: request.uri.path, status: Int(response.status.code), dialect: context.dialect.rawValue)
+            path: request.uri.path, status: Int(response.status.code), dialect: context.dialectName)
         guard recorder.snapshot.stream else {
             finish.write()
             return response
@@ -78,15 +80,21 @@ package struct RequestIDMiddleware: RouterMiddleware {
         return response
     }
 
-    /// OpenAI routes, and `/v1/models` without Anthropic headers, speak OpenAI; the rest Claude.
-    static func dialect(of request: Request) -> Dialect {
-        let path = request.uri.path
-        if path.hasPrefix("/v1/chat/") || path.hasPrefix("/v1/completions") { return .openAI }
-        if path == "/v1/models" || path.hasPrefix("/v1/models/") {
-            let anthropic = request.headers[HTTPField.Name("anthropic-version")!] != nil || request.headers[HTTPField.Name("x-api-key")!] != nil
-            return anthropic ? .claude : .openAI
+    /// The dialect whose paths the request asked for decides its errors' shape; `/v1/models` is shared, so
+    /// Anthropic's headers pick Claude's shape there and OpenAI's otherwise; any other path gets Claude's.
+    static func dialect(of request: Request) -> (name: String, shape: any FailureShape) {
+        dialect(ofPath: request.uri.path) {
+            request.headers[HTTPField.Name("anthropic-version")!] != nil || request.headers[HTTPField.Name("x-api-key")!] != nil
         }
-        return .claude
+    }
+
+    static func dialect(ofPath path: String, anthropicHeaders: () -> Bool = { false }) -> (name: String, shape: any FailureShape) {
+        if let owner = Dialects.owner(of: path) { return (owner.name, owner.shape) }
+        if path == "/v1/models" || path.hasPrefix("/v1/models/") {
+            return anthropicHeaders() ? ("claude", ClaudeFailureShape()) : ("openai", OpenAIFailureShape())
+        }
+        if AdminAccess.isAdminPath(path) { return ("admin", ClaudeFailureShape()) }
+        return ("claude", ClaudeFailureShape())
     }
 }
 

@@ -15,11 +15,17 @@ package struct ReplyAccumulator: Sendable {
     private var order: [Int] = []
     package private(set) var finish: ReplyFinish?
     package private(set) var failure: QUpstreamFailure?
+    /// The reply was ended by the server after it started (the pump failed, or a shutdown's drain time ran out).
+    package private(set) var interruption: ProxyFailure?
 
     package init() {}
 
     /// The blocks in the order they were opened.
     package var blocks: [Block] { order.compactMap { blocksByIndex[$0] } }
+
+    package mutating func fail(_ failure: ProxyFailure) {
+        interruption = failure
+    }
 
     package mutating func add(_ event: ReplyEvent) {
         switch event {

@@ -88,9 +88,13 @@ package struct ClaudeStreamEncoder: Sendable {
                 .init("message_stop", ["type": "message_stop"]),
             ]
         case .failure(let failure):
-            let error = ClaudeError(failure: failure)
-            return [.init("error", error.body(requestID: nil))]
+            return [Self.error(ProxyFailure(upstream: failure))]
         }
+    }
+
+    /// The `error` event that ends a stream which failed after it started.
+    package static func error(_ failure: ProxyFailure) -> ClaudeStreamEvent {
+        .init("error", ClaudeFailureShape().body(of: failure, requestID: nil))
     }
 
     private func delta(_ index: Int, _ delta: JSONValue) -> ClaudeStreamEvent {

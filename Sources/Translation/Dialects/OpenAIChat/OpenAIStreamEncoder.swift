@@ -76,7 +76,7 @@ package struct OpenAIStreamEncoder: Sendable {
             }
             return chunks
         case .failure(let failure):
-            return [OpenAIErrorBody.body(for: ClaudeError(failure: failure))]
+            return [OpenAIFailureShape().body(of: ProxyFailure(upstream: failure), requestID: nil)]
         }
     }
 
