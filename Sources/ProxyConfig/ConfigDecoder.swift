@@ -20,9 +20,10 @@ final class ConfigDecoder {
 
     static let rootKeys = [
         "version", "listeners", "api_keys", "admin_keys", "admin_open_on_loopback", "metrics_keys", "console", "upstream", "models", "balancing", "refresh",
-        "state_dir", "limits", "log", "accounts", "shard", "reload",
+        "state_dir", "limits", "log", "accounts", "shard", "reload", "responses",
     ]
     static let reloadKeys = ["settle"]
+    static let responsesKeys = ["store", "retention", "max_file_size", "max_size"]
     static let listenerKeys = ["address", "open"]
     static let upstreamKeys = ["endpoint", "oidc_endpoint", "proxy", "connect_timeout", "read_timeout", "template"]
     static let modelsKeys = ["default", "unknown", "available", "aliases", "discover"]
@@ -68,6 +69,9 @@ final class ConfigDecoder {
             self.reader.report(
                 "missing required key 'version'; write version: 1 as the first line", at: rootField.position,
                 path: ConfigPath.root.key("version"))
+        }
+        if let field = map["responses"] {
+            config.responses = self.decodeResponses(field)
         }
         if let field = map["reload"] {
             config.reload = self.decodeReload(field)
@@ -401,6 +405,24 @@ final class ConfigDecoder {
             balancing.affinityTTL = value
         }
         return balancing
+    }
+
+    private func decodeResponses(_ field: Field) -> ProxyConfig.Responses {
+        var responses = ProxyConfig.Responses()
+        guard let map = self.reader.mapping(field, allowed: Self.responsesKeys) else { return responses }
+        if let field = map["store"], let value = self.reader.bool(field) {
+            responses.store = value
+        }
+        if let field = map["retention"], let value = self.reader.duration(field, minimum: .seconds(1)) {
+            responses.retention = value
+        }
+        if let field = map["max_file_size"], let value = self.reader.size(field, minimum: 4096) {
+            responses.maxFileSize = value
+        }
+        if let field = map["max_size"], let value = self.reader.size(field, minimum: 4096) {
+            responses.maxSize = value
+        }
+        return responses
     }
 
     private func decodeReload(_ field: Field) -> ProxyConfig.Reload {

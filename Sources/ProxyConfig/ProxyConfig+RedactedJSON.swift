@@ -35,6 +35,10 @@ extension ProxyConfig {
             "state_dir": .string(stateDirectory),
             "shard": ["index": .int(shard.index), "count": .int(shard.count)],
             "reload": ["settle": duration(reload.settle)],
+            "responses": [
+                "store": .bool(responses.store), "retention": duration(responses.retention), "max_file_size": .int(responses.maxFileSize),
+                "max_size": .int(responses.maxSize),
+            ],
             "limits": [
                 "max_body": .string(SizeSyntax.format(limits.maxBody)), "context_tokens": .int(limits.contextTokens),
                 "body_timeout": duration(limits.bodyTimeout),

@@ -62,6 +62,10 @@ extension ProxyConfig {
         lines.append("state_dir: \(self.stateDirectory)")
         lines.append("reload: applied once the file reads the same twice \(DurationSyntax.format(self.reload.settle)) apart")
         lines.append(
+            self.responses.store
+                ? "responses: stored in \(self.stateDirectory)/responses for \(DurationSyntax.format(self.responses.retention)), files of \(SizeSyntax.format(self.responses.maxFileSize)), at most \(SizeSyntax.format(self.responses.maxSize))"
+                : "responses: not stored (store: false)")
+        lines.append(
             "limits: max_body \(SizeSyntax.format(self.limits.maxBody)), context_tokens \(self.limits.contextTokens), body_timeout \(DurationSyntax.format(self.limits.bodyTimeout))"
         )
         lines.append("log: \(self.log.level.rawValue), \(self.log.format.rawValue)")

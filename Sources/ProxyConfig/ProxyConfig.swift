@@ -38,6 +38,8 @@ package struct ProxyConfig: Sendable, Equatable {
     package var shard = Shard()
     /// `reload`: how a reload reads the file (see ``Reload``).
     package var reload = Reload()
+    /// `responses`: how stored OpenAI Responses are kept (see ``Responses``).
+    package var responses = Responses()
     /// `upstream`.
     package var upstream: Upstream
     /// `models`.

@@ -10,7 +10,8 @@ import Upstream
 package enum ProxyServerBuilder {
     package static func router(runtime: ProxyRuntime) -> Router<ProxyRequestContext> {
         let router = Router(context: ProxyRequestContext.self)
-        router.add(middleware: RequestIDMiddleware(logger: runtime.logger, metrics: runtime.metrics))
+        let routes = RouteTable()
+        router.add(middleware: RequestIDMiddleware(logger: runtime.logger, metrics: runtime.metrics, routes: routes))
         OpenAPIController().addRoutes(to: router)  // before the API-key middleware, which applies only to routes added after it: public
         router.add(middleware: APIKeyMiddleware(runtime: runtime))
         HealthController(runtime: runtime).addRoutes(to: router)
@@ -22,6 +23,7 @@ package enum ProxyServerBuilder {
         AccountsAdminController(runtime: runtime).addRoutes(to: admin)
         ConfigAdminController(runtime: runtime).addRoutes(to: admin)
         DeviceLoginController(runtime: runtime).addRoutes(to: admin)
+        routes.record(router.routes)
         return router
     }
 }

@@ -66,7 +66,8 @@ package struct ProxyServerService: Service {
         let runtime = ProxyRuntime(
             settings: settings, pool: pool, qClient: AmazonQClient(http: clients.shared), logger: logger, metrics: metrics, notifier: notifier,
             upstreamClients: clients, persistence: persistence, tokenRefresher: refresher,
-            deviceLogins: DeviceLogins(oidc: OIDCClient(http: clients.shared), logger: logger))
+            deviceLogins: DeviceLogins(oidc: OIDCClient(http: clients.shared), logger: logger),
+            replyArchive: FileReplyArchive(directory: config.stateDirectory + "/responses", limits: config.responses, logger: logger))
         runtime.setConfig(config)
         runtime.recordReload { $0.lastSuccessUnixTime = Date().timeIntervalSince1970 }
         let supervisor = ListenerSupervisor(runtime: runtime, gracePeriod: reloadOptions.listenerGracePeriod, logger: logger, onBound: onBound)

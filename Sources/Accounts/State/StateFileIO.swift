@@ -50,13 +50,13 @@ package struct FileSignature: Sendable, Hashable {
 
 /// Thin POSIX wrappers: the store needs `O_APPEND`, `fsync` on files and directories and `rename`, which
 /// `FileHandle` does not all offer.
-enum StateFileIO {
-    static let maximumFileSize = 64 * 1024 * 1024
+package enum StateFileIO {
+    package static let maximumFileSize = 64 * 1024 * 1024
 
     /// Creates `path` (and missing parents) with mode 0700.
     ///
     /// - Returns: Whether the directory was created (the caller then fsyncs its parent).
-    static func makeDirectory(_ path: String) throws(StateStoreError) -> Bool {
+    package static func makeDirectory(_ path: String) throws(StateStoreError) -> Bool {
         var info = stat()
         if stat(path, &info) == 0 {
             guard info.st_mode & S_IFMT == S_IFDIR else { throw StateStoreError(path: path, operation: "not a directory", code: 0) }
@@ -73,7 +73,7 @@ enum StateFileIO {
         return true
     }
 
-    static func parentDirectory(of path: String) -> String {
+    package static func parentDirectory(of path: String) -> String {
         var trimmed = Substring(path)
         while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
         guard let slash = trimmed.lastIndex(of: "/") else { return "." }
@@ -84,7 +84,7 @@ enum StateFileIO {
     /// Opens for appending, creating the file with mode 0600.
     ///
     /// - Returns: The descriptor and whether this call created the file.
-    static func openForAppend(_ path: String) throws(StateStoreError) -> (descriptor: Int32, created: Bool) {
+    package static func openForAppend(_ path: String) throws(StateStoreError) -> (descriptor: Int32, created: Bool) {
         let flags = O_RDWR | O_APPEND | O_CLOEXEC
         let created = open(path, flags | O_CREAT | O_EXCL, 0o600)
         if created >= 0 { return (created, true) }
@@ -95,13 +95,13 @@ enum StateFileIO {
     }
 
     /// Creates (or truncates) a file with mode 0600 for writing.
-    static func openForReplace(_ path: String) throws(StateStoreError) -> Int32 {
+    package static func openForReplace(_ path: String) throws(StateStoreError) -> Int32 {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw StateStoreError(path: path, operation: "open", code: errno) }
         return descriptor
     }
 
-    static func info(_ descriptor: Int32, path: String) throws(StateStoreError) -> stat {
+    package static func info(_ descriptor: Int32, path: String) throws(StateStoreError) -> stat {
         var info = stat()
         guard fstat(descriptor, &info) == 0 else { throw StateStoreError(path: path, operation: "fstat", code: errno) }
         return info
@@ -120,7 +120,7 @@ enum StateFileIO {
     }
 
     /// Writes every byte, retrying short writes and `EINTR`.
-    static func writeAll(_ descriptor: Int32, _ bytes: [UInt8], path: String) throws(StateStoreError) {
+    package static func writeAll(_ descriptor: Int32, _ bytes: [UInt8], path: String) throws(StateStoreError) {
         var offset = 0
         while offset < bytes.count {
             let written = bytes.withUnsafeBytes { buffer in
@@ -161,7 +161,7 @@ enum StateFileIO {
     }
 
     /// Reads the file at `path`.
-    static func readFile(_ path: String) throws(StateStoreError) -> (bytes: [UInt8], signature: FileSignature) {
+    package static func readFile(_ path: String) throws(StateStoreError) -> (bytes: [UInt8], signature: FileSignature) {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw StateStoreError(path: path, operation: "open", code: errno) }
         defer { close(descriptor) }
@@ -185,7 +185,7 @@ enum StateFileIO {
         }
     }
 
-    static func sync(_ descriptor: Int32, path: String) throws(StateStoreError) {
+    package static func sync(_ descriptor: Int32, path: String) throws(StateStoreError) {
         while fsync(descriptor) != 0 {
             if errno == EINTR { continue }
             throw StateStoreError(path: path, operation: "fsync", code: errno)
@@ -193,7 +193,7 @@ enum StateFileIO {
     }
 
     /// Fsyncs a directory, so that a file created or renamed in it survives a crash.
-    static func syncDirectory(_ path: String) throws(StateStoreError) {
+    package static func syncDirectory(_ path: String) throws(StateStoreError) {
         let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else { throw StateStoreError(path: path, operation: "open directory", code: errno) }
         defer { close(descriptor) }
@@ -201,19 +201,19 @@ enum StateFileIO {
     }
 
     /// Renames `from` over `to` (atomically replacing it).
-    static func moveReplacing(_ from: String, to: String) throws(StateStoreError) {
+    package static func moveReplacing(_ from: String, to: String) throws(StateStoreError) {
         guard rename(from, to) == 0 else { throw StateStoreError(path: to, operation: "rename", code: errno) }
     }
 
     /// Deletes a file; `false` when it did not exist.
-    static func unlinkFile(_ path: String) throws(StateStoreError) -> Bool {
+    package static func unlinkFile(_ path: String) throws(StateStoreError) -> Bool {
         if unlink(path) == 0 { return true }
         if errno == ENOENT { return false }
         throw StateStoreError(path: path, operation: "unlink", code: errno)
     }
 
     /// The names in a directory (without `.` and `..`), at most `limit` of them; empty when it does not exist.
-    static func directoryEntries(_ path: String, limit: Int) -> [String] {
+    package static func directoryEntries(_ path: String, limit: Int) -> [String] {
         guard let directory = opendir(path) else { return [] }
         defer { closedir(directory) }
         var names: [String] = []

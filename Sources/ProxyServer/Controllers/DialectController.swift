@@ -73,8 +73,10 @@ struct DialectController<D: Dialect>: Sendable {
         }
         var parameters: [String: String] = [:]
         for (name, value) in context.parameters { parameters[String(name)] = String(value) }
+        var query: [String: String] = [:]
+        for (name, value) in request.uri.queryParameters { query[String(name)] = String(value) }
         do {
-            return JSONResponse.make(try await endpoint.handle(.init(body: body, parameters: parameters, archive: runtime.replyArchive)))
+            return JSONResponse.make(try await endpoint.handle(.init(body: body, parameters: parameters, query: query, archive: runtime.replyArchive)))
         } catch {
             throw ProxyHTTPError(error, context: context)
         }

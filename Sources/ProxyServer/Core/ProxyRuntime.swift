@@ -84,6 +84,10 @@ package final class ProxyRuntime: Sendable {
 
     func setConfig(_ config: ProxyConfig) {
         loadedConfig.withLock { $0 = config }
+        if let archive = replyArchive as? FileReplyArchive {
+            let limits = config.responses
+            Task { await archive.configure(limits) }
+        }
     }
 
     /// The outcome of the last reload, for `/healthz` and metrics.

@@ -24,7 +24,7 @@ struct StreamFraming<Stream: ReplyStreamEncoder>: Sendable {
         for frame in encoder.encode(event) { Self.write(frame, into: &buffer) }
     }
 
-    func appendKeepAlive(to buffer: inout ByteBuffer) {
+    mutating func appendKeepAlive(to buffer: inout ByteBuffer) {
         Self.write(encoder.keepAlive(), into: &buffer)
     }
 

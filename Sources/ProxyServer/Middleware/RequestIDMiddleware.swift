@@ -10,10 +10,13 @@ package struct RequestIDMiddleware: RouterMiddleware {
     package typealias Context = ProxyRequestContext
     let logger: Logger
     let metrics: ProxyMetrics?
+    /// The router's routes, to tell a wrong method (405) from an unknown path (404).
+    let routes: RouteTable?
 
-    package init(logger: Logger, metrics: ProxyMetrics? = nil) {
+    package init(logger: Logger, metrics: ProxyMetrics? = nil, routes: RouteTable? = nil) {
         self.logger = logger
         self.metrics = metrics
+        self.routes = routes
     }
 
     package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -25,6 +28,16 @@ package struct RequestIDMiddleware: RouterMiddleware {
         var response: Response
         do {
             response = try await AccessLogRecorder.$current.withValue(recorder) { try await next(request, context) }
+        } catch let error as HTTPError where error.status == .notFound && !(routes?.methods(for: request.uri.path).isEmpty ?? true) {
+            // A known path asked with a method it does not take.
+            let allowed = routes?.methods(for: request.uri.path) ?? []
+            let failure = ProxyFailure(.methodNotAllowed, "method \(request.method.rawValue) is not allowed on \(request.uri.path); allowed: \(allowed.joined(separator: ", "))")
+            if AdminAccess.isAdminPath(request.uri.path) {
+                response = try AdminError(.methodNotAllowed, "method_not_allowed", failure.message).response(from: request, context: context)
+            } else {
+                response = try ProxyHTTPError(failure, context: context).response(from: request, context: context)
+            }
+            response.headers[.allow] = allowed.joined(separator: ", ")
         } catch let error as ProxyHTTPError {
             response = try error.response(from: request, context: context)
         } catch let error as AdminError {

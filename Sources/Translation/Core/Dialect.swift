@@ -90,7 +90,7 @@ package protocol ReplyStreamEncoder: Sendable {
     mutating func opening() -> [StreamFrame]
     mutating func encode(_ event: ReplyEvent) -> [StreamFrame]
     /// Sent whenever the upstream has been silent for the ping interval.
-    func keepAlive() -> StreamFrame
+    mutating func keepAlive() -> StreamFrame
     /// The last frames of a stream that fails after it started (the upstream broke off, or the server is stopping).
     mutating func failure(_ failure: ProxyFailure) -> [StreamFrame]
 }
@@ -115,11 +115,14 @@ package struct DialectEndpoint: Sendable {
         package var body: JSONValue?
         /// Path parameters by name (`:id` → `id`).
         package var parameters: [String: String]
+        /// The query string's parameters.
+        package var query: [String: String]
         package var archive: any ReplyArchive
 
-        package init(body: JSONValue?, parameters: [String: String], archive: any ReplyArchive) {
+        package init(body: JSONValue?, parameters: [String: String], query: [String: String] = [:], archive: any ReplyArchive) {
             self.body = body
             self.parameters = parameters
+            self.query = query
             self.archive = archive
         }
     }

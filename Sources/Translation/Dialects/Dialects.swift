@@ -3,6 +3,7 @@ package enum Dialects {
     package static let all: [any Dialect] = [
         ClaudeDialect(),
         OpenAIChatDialect(),
+        ResponsesDialect(),
     ]
 
     /// The dialect whose paths include `path`, if any.
