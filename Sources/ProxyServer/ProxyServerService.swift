@@ -67,7 +67,9 @@ package struct ProxyServerService: Service {
             settings: settings, pool: pool, qClient: AmazonQClient(http: clients.shared), logger: logger, metrics: metrics, notifier: notifier,
             upstreamClients: clients, persistence: persistence, tokenRefresher: refresher,
             deviceLogins: DeviceLogins(oidc: OIDCClient(http: clients.shared), logger: logger),
-            replyArchive: FileReplyArchive(directory: config.stateDirectory + "/responses", limits: config.responses, logger: logger))
+            replyArchive: FileReplyArchive(
+                root: config.stateDirectory + "/responses", shard: config.shard.count > 1 ? config.shard.index : nil, limits: config.responses,
+                logger: logger))
         runtime.setConfig(config)
         runtime.recordReload { $0.lastSuccessUnixTime = Date().timeIntervalSince1970 }
         let supervisor = ListenerSupervisor(runtime: runtime, gracePeriod: reloadOptions.listenerGracePeriod, logger: logger, onBound: onBound)

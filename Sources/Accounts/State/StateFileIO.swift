@@ -108,7 +108,7 @@ package enum StateFileIO {
     }
 
     /// The signature of the file at `path`, or `nil` when it does not exist (or cannot be read).
-    static func signature(atPath path: String) -> FileSignature? {
+    package static func signature(atPath path: String) -> FileSignature? {
         var info = stat()
         guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
         return FileSignature(info)

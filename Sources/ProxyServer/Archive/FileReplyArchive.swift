@@ -18,30 +18,50 @@ import Translation
 /// Only an index (id → file, offset, length, time) is held in memory; a record is read from disk when asked for.
 /// A process starts a new file, so a line torn by a crash is never appended to. Lines are not fsynced one by one:
 /// a restart keeps every response, a power cut may lose the last few.
+///
+/// Sharded instances sharing one state directory each write a folder of their own (`responses/shard-N/`) and
+/// only ever change their own files; they read the others' (and the top folder's, from before sharding) as those
+/// grow, so a conversation stored by one instance continues, and a delete holds, on any of them.
 package actor FileReplyArchive: ReplyArchive {
     struct Entry {
-        var file: Int
+        /// The file's path; one of this process's own files, or another instance's.
+        var path: String
         var offset: Int64
         var length: Int
         var at: Int64
+    }
+
+    /// Another instance's file, read up to `offset` (the end of its last whole line).
+    struct ForeignFile {
+        var offset: Int64 = 0
     }
 
     struct File {
         var bytes: Int64 = 0
     }
 
+    /// This process's folder: `root`, or `root/shard-N` for a sharded instance.
     let directory: String
+    /// `state_dir/responses`.
+    let root: String
     private var limits: ProxyConfig.Responses
     private let logger: Logger
     private let now: @Sendable () -> Int64
     private var index: [String: Entry] = [:]
     private var files: [Int: File] = [:]
     private var current: (number: Int, descriptor: Int32)?
+    private var foreign: [String: ForeignFile] = [:]
     private var writesSinceCompaction = 0
     private var compacting = false
 
-    package init(directory: String, limits: ProxyConfig.Responses, logger: Logger, now: @escaping @Sendable () -> Int64 = { Int64(time(nil)) }) {
-        self.directory = directory
+    /// - Parameters:
+    ///   - root: `state_dir/responses`.
+    ///   - shard: this instance's shard when there are several (`shard.count` > 1): it writes `root/shard-N`.
+    package init(
+        root: String, shard: Int? = nil, limits: ProxyConfig.Responses, logger: Logger, now: @escaping @Sendable () -> Int64 = { Int64(time(nil)) }
+    ) {
+        self.root = root
+        self.directory = shard.map { "\(root)/shard-\($0)" } ?? root
         self.limits = limits
         self.logger = logger
         self.now = now
@@ -64,6 +84,7 @@ package actor FileReplyArchive: ReplyArchive {
     // MARK: - ReplyArchive
 
     package func record(_ id: String) async -> JSONValue? {
+        readOthers()
         guard let entry = index[id], !expired(entry) else { return nil }
         guard let bytes = readLine(entry), let line = try? JSONParser.parse(bytes) else {
             logger.warning("a stored response could not be read", metadata: ["response.id": "\(id)"])
@@ -79,12 +100,13 @@ package actor FileReplyArchive: ReplyArchive {
         line += record.jsonBytes
         line += Array("}\n".utf8)
         guard let (file, offset) = append(line) else { return }
-        index[id] = Entry(file: file, offset: offset, length: line.count - 1, at: at)
+        index[id] = Entry(path: path(file), offset: offset, length: line.count - 1, at: at)
         writesSinceCompaction += 1
         if writesSinceCompaction >= 200 { compact() }
     }
 
     package func forget(_ id: String) async -> Bool {
+        readOthers()
         guard let entry = index[id], !expired(entry) else { return false }
         index[id] = nil
         _ = append(Array("{\"id\":\"\(id)\",\"at\":\(now()),\"forget\":true}\n".utf8))
@@ -101,26 +123,29 @@ package actor FileReplyArchive: ReplyArchive {
         defer { compacting = false }
         writesSinceCompaction = 0
         for (id, entry) in index where expired(entry) { index[id] = nil }
-        var live: [Int: (count: Int, bytes: Int64)] = [:]
+        var live: [String: (count: Int, bytes: Int64)] = [:]
         for entry in index.values {
-            live[entry.file, default: (0, 0)].count += 1
-            live[entry.file, default: (0, 0)].bytes += Int64(entry.length + 1)
+            live[entry.path, default: (0, 0)].count += 1
+            live[entry.path, default: (0, 0)].bytes += Int64(entry.length + 1)
         }
+        // Only this process's own files: another instance's are its to compact.
         for number in files.keys.sorted() where number != current?.number {
-            let used = live[number] ?? (0, 0)
+            let path = path(number)
+            let used = live[path] ?? (0, 0)
             if used.count == 0 {
                 remove(number)
             } else if used.bytes * 2 < files[number]!.bytes {
                 // Mostly deleted or expired: its live lines move to the current file, then it goes.
-                for (id, entry) in index where entry.file == number {
+                for (id, entry) in index where entry.path == path {
                     guard let bytes = readLine(entry), let (file, offset) = append(bytes + [UInt8(ascii: "\n")]) else { continue }
-                    index[id] = Entry(file: file, offset: offset, length: entry.length, at: entry.at)
+                    index[id] = Entry(path: self.path(file), offset: offset, length: entry.length, at: entry.at)
                 }
                 remove(number)
             }
         }
         while files.values.reduce(0, { $0 + $1.bytes }) > Int64(limits.maxSize), let oldest = files.keys.sorted().first, oldest != current?.number {
-            for (id, entry) in index where entry.file == oldest { index[id] = nil }
+            let path = path(oldest)
+            for (id, entry) in index where entry.path == path { index[id] = nil }
             remove(oldest)
         }
     }
@@ -162,7 +187,7 @@ package actor FileReplyArchive: ReplyArchive {
     }
 
     private func readLine(_ entry: Entry) -> [UInt8]? {
-        let descriptor = open(path(entry.file), O_RDONLY | O_CLOEXEC)
+        let descriptor = open(entry.path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
         var bytes = [UInt8](repeating: 0, count: entry.length)
@@ -177,6 +202,50 @@ package actor FileReplyArchive: ReplyArchive {
     }
 
     private func path(_ number: Int) -> String { Self.path(directory, number) }
+
+    // MARK: - Other instances' files
+
+    /// The folders other instances write: the top folder (unless it is this one's) and every `shard-N` but this one's.
+    private func otherFolders() -> [String] {
+        var folders = directory == root ? [] : [root]
+        for name in StateFileIO.directoryEntries(root, limit: 10_000) where name.hasPrefix("shard-") {
+            let folder = "\(root)/\(name)"
+            if folder != directory { folders.append(folder) }
+        }
+        return folders
+    }
+
+    /// Reads what other instances appended since the last look (new lines, new files), and forgets the entries
+    /// of files they have since removed. Cheap when nothing changed: a directory listing and a `stat` a file.
+    private func readOthers() {
+        var seen: Set<String> = []
+        for folder in otherFolders() {
+            for number in Self.fileNumbers(folder).sorted() {
+                let path = Self.path(folder, number)
+                seen.insert(path)
+                var file = foreign[path] ?? ForeignFile()
+                guard let size = StateFileIO.signature(atPath: path)?.size, size > file.offset,
+                    let bytes = Self.readWhole(path, from: file.offset)
+                else {
+                    foreign[path] = file
+                    continue
+                }
+                var start = 0
+                while start < bytes.count, let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                    if let (id, at, forget) = Self.header(bytes[start..<end]) {
+                        index[id] = forget ? nil : Entry(path: path, offset: file.offset + Int64(start), length: end - start, at: at)
+                    }
+                    start = end + 1
+                }
+                file.offset += Int64(start)
+                foreign[path] = file
+            }
+        }
+        for path in foreign.keys where !seen.contains(path) {
+            foreign[path] = nil
+            for (id, entry) in index where entry.path == path { index[id] = nil }
+        }
+    }
 
     static func path(_ directory: String, _ number: Int) -> String {
         let digits = String(number)
@@ -194,11 +263,7 @@ package actor FileReplyArchive: ReplyArchive {
     static func load(_ directory: String, logger: Logger) -> (index: [String: Entry], files: [Int: File]) {
         var index: [String: Entry] = [:]
         var files: [Int: File] = [:]
-        let numbers = StateFileIO.directoryEntries(directory, limit: 1_000_000).compactMap { name -> Int? in
-            guard name.hasPrefix("responses-"), name.hasSuffix(".jsonl") else { return nil }
-            return Int(name.dropFirst("responses-".count).dropLast(".jsonl".count))
-        }
-        for number in numbers.sorted() {
+        for number in fileNumbers(directory).sorted() {
             let path = path(directory, number)
             guard let bytes = readWhole(path) else {
                 logger.warning("a stored-responses file could not be read", metadata: ["file": "\(path)"])
@@ -209,7 +274,7 @@ package actor FileReplyArchive: ReplyArchive {
             while start < bytes.count {
                 guard let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) else { break }  // a torn last line
                 if let (id, at, forget) = header(bytes[start..<end]) {
-                    index[id] = forget ? nil : Entry(file: number, offset: Int64(start), length: end - start, at: at)
+                    index[id] = forget ? nil : Entry(path: path, offset: Int64(start), length: end - start, at: at)
                 }
                 start = end + 1
             }
@@ -238,14 +303,24 @@ package actor FileReplyArchive: ReplyArchive {
         return (id, seconds, false)
     }
 
-    static func readWhole(_ path: String) -> [UInt8]? {
+    /// The numbers of the `responses-N.jsonl` files in a folder.
+    static func fileNumbers(_ folder: String) -> [Int] {
+        StateFileIO.directoryEntries(folder, limit: 1_000_000).compactMap { name -> Int? in
+            guard name.hasPrefix("responses-"), name.hasSuffix(".jsonl") else { return nil }
+            return Int(name.dropFirst("responses-".count).dropLast(".jsonl".count))
+        }
+    }
+
+    static func readWhole(_ path: String, from start: Int64 = 0) -> [UInt8]? {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        var offset = off_t(start)
         while true {
-            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress!, $0.count) }
+            let count = chunk.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress!, $0.count, offset) }
+            if count > 0 { offset += off_t(count) }
             if count < 0, errno == EINTR { continue }
             guard count >= 0 else { return nil }
             if count == 0 { return bytes }
