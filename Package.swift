@@ -94,7 +94,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            resources: [.embedInCode("OpenAPI/openapi.yaml")]  // served at GET /openapi.yaml (OpenAPIController)
+            exclude: ["OpenAPI/openapi.yaml"]  // served at GET /openapi.yaml from OpenAPIDocument+Text.swift (scripts/embed-openapi)
         ),
         // A faithful Amazon Q + OIDC stand-in for tests, demos and benchmarks.
         .target(

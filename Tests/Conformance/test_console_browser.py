@@ -8,7 +8,10 @@ One user session, step by step, each checking what the user sees:
 3. a device login to completion: the link opens the simulator's approval page, the user approves there,
    the console reports the new account and the table shows it with source `state`;
 4. a streamed chat reply pinned to that new account: the text grows while the stream is open;
-5. a rejected reload: a broken q2api.yaml shows its `file:line:column` error; the fixed file clears it.
+5. the playground's OpenAI Responses choice: a streamed reply with instructions (growing, with usage and its
+   `resp_` id), "Continue" (`previous_response_id`) streamed with a reasoning summary and then whole, a new
+   whole reply with a reasoning summary; then a whole (unstreamed) Claude reply with a system prompt;
+6. a rejected reload: a broken q2api.yaml shows its `file:line:column` error; the fixed file clears it.
 
 Screenshots go to $Q2API_SCREENSHOTS (else pytest's tmp dir); with Q2API_UPDATE_SCREENSHOT=1 the accounts
 view is also written to docs/console.png for the README. Chromium is Debian's (`apt-get install chromium`),
@@ -29,6 +32,7 @@ import httpx
 import pytest
 
 from conftest import MODEL, free_port
+from responses_stream import THINKING_ANSWER, THOUGHT
 
 ADMIN_KEY = "admin-browser-key"
 API_KEY = "sk-browser"
@@ -40,6 +44,12 @@ UI_TIMEOUT_MS = 10_000
 CHAT_PROMPT = "Tell me a story. [[sim:delay:25]][[sim:long:600]]"
 CHAT_LENGTH = 600
 BROKEN_YAML = "balancing: {strategy: fastest}\n"
+# The Responses playground: the first reply streams like the chat's; "Continue" chains on it.
+RESPONSES_PROMPT = "The code word is PELICAN-77. [[sim:delay:25]][[sim:long:600]]"
+INSTRUCTIONS = "Answer in Latin. SYS-ALPHA"
+THINKING_PROMPT = "Six times seven? [[sim:thinking]]"
+RECALL_PROMPT = "Which code word? [[sim:recall:PELICAN-77]]"
+DONE_META = re.compile(r"done · (\S+) · (\d+) in / (\d+) out tokens · (\S+)")
 
 
 def _unavailable(reason: str):
@@ -216,6 +226,7 @@ def test_console_in_a_browser(browser, stack: Stack, screenshots: Path):
         disable_and_enable(page, stack, dialogs)
         new_id = device_login(page, context, stack, screenshots)
         stream_chat(page, stack, new_id, screenshots)
+        responses_playground(page, stack, screenshots)
         reload_error(page, stack, screenshots)
         assert page_errors == [], f"JavaScript errors on the console page: {page_errors}"
     except BaseException:
@@ -374,7 +385,26 @@ def stream_chat(page, stack: Stack, account_id: str, screenshots: Path) -> None:
 
     output = page.locator("#chat-output")
     page.click("#chat-send")
-    # Sample the reply's length while the stream is open: it must be seen growing, not arrive at once.
+    final = watch_stream(page)
+    assert len(final) == CHAT_LENGTH and final.startswith("Lorem ipsum"), final
+    expect(page.locator("#chat-meta")).to_contain_text("done")
+    expect(page.locator('#chat-output [data-testid="chat-error"]')).to_have_count(0)
+    dismiss_status_line(page)
+    page.locator("#playground").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshots / "4-chat.png"))
+
+    deadline = time.monotonic() + 10
+    while stack.account(account_id)["successes"] <= before:
+        assert time.monotonic() < deadline, f"the pinned account {account_id} counted no success: {stack.account(account_id)}"
+        time.sleep(0.2)
+
+
+def watch_stream(page) -> str:
+    """Samples the reply's length while the stream is open: it must be seen growing, not arrive at once.
+    Returns the final text."""
+    from playwright.sync_api import expect
+
+    output = page.locator("#chat-output")
     samples: list[int] = []
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -389,17 +419,126 @@ def stream_chat(page, stack: Stack, account_id: str, screenshots: Path) -> None:
     assert len([s for s in samples if 0 < s < len(final)]) >= 2 and samples == sorted(samples), (
         f"the reply did not stream (lengths seen while streaming: {samples}, final {len(final)})"
     )
-    assert len(final) == CHAT_LENGTH and final.startswith("Lorem ipsum"), final
-    expect(page.locator("#chat-meta")).to_contain_text("done")
+    return final
+
+
+def send_from_playground(page, button: str, path: str) -> dict:
+    """Clicks Send or Continue and returns the JSON body the page posted to `path`."""
+    with page.expect_request(lambda r: r.method == "POST" and r.url.endswith(path)) as sent:
+        page.click(button)
+    return sent.value.post_data_json
+
+
+def finished_reply(page) -> tuple[str, int, int, str]:
+    """Waits for the reply to end well; returns its summary line's (reason, input tokens, output tokens, id)."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("#chat-output")).to_have_attribute("data-state", "done", timeout=20_000)
     expect(page.locator('#chat-output [data-testid="chat-error"]')).to_have_count(0)
+    meta = page.locator("#chat-meta").text_content()
+    match = DONE_META.fullmatch(meta.strip())
+    assert match, f"the summary line {meta!r}"
+    return match.group(1), int(match.group(2)), int(match.group(3)), match.group(4)
+
+
+def responses_playground(page, stack: Stack, screenshots: Path) -> None:
+    from playwright.sync_api import expect
+
+    api = httpx.Client(base_url=stack.base_url, headers={"authorization": f"Bearer {API_KEY}"}, timeout=10, trust_env=False)
+    output = page.locator("#chat-output")
+    thinking = output.locator('[data-testid="chat-thinking"]')
+    text = output.locator('[data-testid="chat-text"]')
+
+    def stored(response_id: str) -> dict:
+        response = api.get(f"/v1/responses/{response_id}")
+        assert response.status_code == 200, f"GET /v1/responses/{response_id}: {response.status_code} {response.text}"
+        return response.json()
+
+    def output_text(response: dict) -> str:
+        return "".join(c["text"] for item in response["output"] if item["type"] == "message" for c in item["content"])
+
+    # The Responses-only controls appear with their API; nothing to continue yet.
+    expect(page.locator("#chat-continue")).to_be_hidden()
+    page.select_option("#chat-api", "responses")
+    expect(page.locator("#chat-continue")).to_be_visible()
+    expect(page.locator("#chat-continue")).to_be_disabled()
+    expect(page.locator("#chat-reasoning")).to_be_visible()
+    page.select_option("#chat-account", "")
+    expect(page.locator("#chat-stream")).to_be_checked()
+
+    # 1. Streamed, with instructions: the text grows; usage and the stored response's id are shown.
+    page.fill("#chat-system", INSTRUCTIONS)
+    page.fill("#chat-input", RESPONSES_PROMPT)
+    sent = send_from_playground(page, "#chat-send", "/v1/responses")
+    assert sent["stream"] is True and sent["input"] == RESPONSES_PROMPT and sent["instructions"] == INSTRUCTIONS, sent
+    assert "previous_response_id" not in sent and "reasoning" not in sent, sent
+    final = watch_stream(page)
+    assert len(final) == CHAT_LENGTH and final.startswith("Lorem ipsum"), final
+    expect(thinking).to_have_count(0)
+    status, tokens_in, tokens_out, first_id = finished_reply(page)
+    assert status == "completed" and first_id.startswith("resp_"), (status, first_id)
+    first = stored(first_id)
+    assert first["status"] == "completed" and first["instructions"] == INSTRUCTIONS, first
+    assert output_text(first) == final, first
+    assert (first["usage"]["input_tokens"], first["usage"]["output_tokens"]) == (tokens_in, tokens_out), first["usage"]
+    assert tokens_in > 0 and tokens_out > 0, first["usage"]
+    expect(page.locator("#chat-continue")).to_be_enabled()
     dismiss_status_line(page)
     page.locator("#playground").scroll_into_view_if_needed()
-    page.screenshot(path=str(screenshots / "4-chat.png"))
+    page.screenshot(path=str(screenshots / "5-responses.png"))
 
-    deadline = time.monotonic() + 10
-    while stack.account(account_id)["successes"] <= before:
-        assert time.monotonic() < deadline, f"the pinned account {account_id} counted no success: {stack.account(account_id)}"
-        time.sleep(0.2)
+    # 2. Continue, streamed, with a reasoning summary: the summary and the answer in their own blocks.
+    page.fill("#chat-system", "")
+    page.check("#chat-reasoning")
+    page.fill("#chat-input", THINKING_PROMPT)
+    sent = send_from_playground(page, "#chat-continue", "/v1/responses")
+    assert sent["previous_response_id"] == first_id and sent["stream"] is True, sent
+    assert sent["reasoning"] == {"summary": "auto"} and "instructions" not in sent, sent
+    expect(thinking).to_have_text(THOUGHT)
+    expect(text).to_have_text(THINKING_ANSWER)
+    status, _, _, second_id = finished_reply(page)
+    assert status == "completed" and second_id.startswith("resp_") and second_id != first_id, (status, second_id)
+    second = stored(second_id)
+    assert second["previous_response_id"] == first_id, second
+    assert [item["type"] for item in second["output"]] == ["reasoning", "message"], second["output"]
+    page.screenshot(path=str(screenshots / "6-responses-reasoning.png"))
+
+    # 3. Continue again, whole (not streamed): the model got the first request's input through the chain of two.
+    page.uncheck("#chat-stream")
+    page.uncheck("#chat-reasoning")
+    page.fill("#chat-input", RECALL_PROMPT)
+    sent = send_from_playground(page, "#chat-continue", "/v1/responses")
+    assert sent["previous_response_id"] == second_id and sent["stream"] is False and "reasoning" not in sent, sent
+    expect(text).to_have_text("Recalled from the history: PELICAN-77")
+    expect(thinking).to_have_count(0)
+    status, _, _, third_id = finished_reply(page)
+    assert status == "completed" and third_id not in (first_id, second_id), (status, third_id)
+    assert stored(third_id)["previous_response_id"] == second_id
+
+    # 4. Send (not Continue), whole, with a reasoning summary: a new conversation, rendered from the body.
+    page.check("#chat-reasoning")
+    page.fill("#chat-input", THINKING_PROMPT)
+    sent = send_from_playground(page, "#chat-send", "/v1/responses")
+    assert "previous_response_id" not in sent and sent["stream"] is False, sent
+    expect(thinking).to_have_text(THOUGHT)
+    expect(text).to_have_text(THINKING_ANSWER)
+    _, _, _, fourth_id = finished_reply(page)
+    assert stored(fourth_id)["previous_response_id"] is None
+
+    # Back to Claude Messages: the Responses-only controls go; Stream and the system prompt apply to it too.
+    page.select_option("#chat-api", "messages")
+    expect(page.locator("#chat-continue")).to_be_hidden()
+    expect(page.locator("#chat-reasoning")).to_be_hidden()
+    page.fill("#chat-system", "You are terse.")
+    page.fill("#chat-input", "Hi [[sim:text:A whole message.]]")
+    sent = send_from_playground(page, "#chat-send", "/v1/messages")
+    assert sent["stream"] is False and sent["system"] == "You are terse.", sent
+    expect(text).to_have_text("A whole message.")
+    status, _, _, message_id = finished_reply(page)
+    assert status == "end_turn" and message_id.startswith("msg_"), (status, message_id)
+    page.check("#chat-stream")
+    page.fill("#chat-system", "")
+    api.close()
 
 
 def reload_error(page, stack: Stack, screenshots: Path) -> None:
@@ -418,7 +557,7 @@ def reload_error(page, stack: Stack, screenshots: Path) -> None:
     expect(last_error).to_have_class("errbox")
     dismiss_status_line(page)
     page.locator("#config").scroll_into_view_if_needed()
-    page.screenshot(path=str(screenshots / "5-reload-error.png"))
+    page.screenshot(path=str(screenshots / "7-reload-error.png"))
     rejected = stack.admin.post("/v2/reload")
     assert rejected.status_code == 422 and rejected.json()["error"]["type"] == "invalid_config", rejected.text
 

@@ -33,6 +33,13 @@ struct OpenAPIDocumentTests {
         return operations
     }
 
+    @Test("the served document is openapi.yaml as it is in the source tree (run scripts/embed-openapi after editing it)")
+    func embeddedIsCurrent() throws {
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Sources/ProxyServer/OpenAPI/openapi.yaml")
+        let file = try String(contentsOf: source, encoding: .utf8)
+        #expect(String(buffer: OpenAPIController.document) == file, "openapi.yaml changed: run scripts/embed-openapi")
+    }
+
     @Test("GET /openapi.yaml serves the embedded document, as YAML, without a key")
     func servedWithoutKey() async throws {
         try await withProxy(extraYAML: "admin_keys: [\"\(Self.adminKey)\"]") { proxy in

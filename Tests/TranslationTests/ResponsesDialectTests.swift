@@ -131,6 +131,9 @@ struct ResponsesDialectTests {
         #expect(refusal(#"{"model":"m","input":"x","reasoning":{"effort":"huge"}}"#)?.field == "reasoning.effort")
         #expect(refusal(#"{"model":"m","input":"x","tool_choice":{"type":"function","name":"nope"}}"#)?.field == "tool_choice.name")
         #expect(refusal(#"{"model":"m","input":[{"type":"function_call","name":"f","arguments":"{}"}]}"#)?.field == "input.0.call_id")
+        // Calls and outputs pair up, as the API requires.
+        #expect(refusal(#"{"model":"m","input":[{"role":"user","content":"q"},{"type":"function_call_output","call_id":"call_x","output":"r"}]}"#)?.field == "input.1.call_id")
+        #expect(refusal(#"{"model":"m","input":[{"role":"user","content":"q"},{"type":"function_call","call_id":"c","name":"f","arguments":"{}"},{"role":"user","content":"next"}]}"#)?.field == "input.1")
         // previous_response_id alone needs no input.
         #expect(refusal(#"{"model":"m","previous_response_id":"resp_1"}"#) == nil)
     }

@@ -3,8 +3,9 @@
 /// The page asks for an admin key, keeps it in `sessionStorage` (`q2api.adminKey`) and sends it as
 /// `Authorization: Bearer` on every call; a 401 or 403 from `/v2` sends it back to the sign-in form. It calls
 /// `GET/POST /v2/accounts`, `POST /v2/accounts/{id}/enable|disable|refresh`, `DELETE /v2/accounts/{id}`,
-/// `POST /v2/auth/start`, `GET /v2/auth/status/{authId}`, `GET /v2/config`, `POST /v2/reload`, `GET /v1/models`
-/// and `POST /v1/messages` (streamed). Server data reaches the DOM through `textContent` only.
+/// `POST /v2/auth/start`, `GET /v2/auth/status/{authId}`, `GET /v2/config`, `POST /v2/reload`, `GET /v1/models`,
+/// and from the playground `POST /v1/messages` or `POST /v1/responses` (streamed or not; "Continue" sends
+/// `previous_response_id`). Server data reaches the DOM through `textContent` only.
 enum ConsolePage {
     static let html: String = #"""
         <!doctype html>
@@ -75,6 +76,8 @@ enum ConsolePage {
           button.danger { background: transparent; color: var(--danger); border-color: var(--danger); }
           button.small { padding: 0.2rem 0.55rem; font-size: 0.82rem; }
           button:disabled { opacity: 0.45; cursor: not-allowed; }
+          label.check { display: inline-flex; align-items: center; gap: 0.35rem; margin: 0; }
+          label.check input { width: auto; margin: 0; }
           .actions-row { display: flex; gap: 0.5rem; align-items: center; flex-wrap: wrap; margin-top: 0.8rem; }
           .alert {
             border-radius: 7px; padding: 0.5rem 0.7rem; margin: 0.6rem 0; border: 1px solid var(--border);
@@ -275,6 +278,13 @@ enum ConsolePage {
               <form id="chat-form">
                 <div class="two">
                   <div>
+                    <label for="chat-api">API</label>
+                    <select id="chat-api">
+                      <option value="messages">Claude Messages</option>
+                      <option value="responses">OpenAI Responses</option>
+                    </select>
+                  </div>
+                  <div>
                     <label for="chat-model">Model</label>
                     <select id="chat-model"></select>
                   </div>
@@ -283,10 +293,18 @@ enum ConsolePage {
                     <select id="chat-account"><option value="">any account</option></select>
                   </div>
                 </div>
+                <label for="chat-system">System / instructions <span class="muted">(optional)</span></label>
+                <input id="chat-system" type="text" autocomplete="off">
                 <label for="chat-input">Message</label>
                 <textarea id="chat-input" rows="4" placeholder="Say hello… (Ctrl+Enter sends)"></textarea>
                 <div class="actions-row">
+                  <label class="check"><input id="chat-stream" type="checkbox" checked> Stream</label>
+                  <label class="check" data-api="responses" hidden><input id="chat-reasoning" type="checkbox"> Reasoning summary</label>
+                </div>
+                <div class="actions-row">
                   <button id="chat-send" type="submit">Send</button>
+                  <button id="chat-continue" type="button" class="secondary" data-api="responses" hidden disabled
+                    title="Sends the message with previous_response_id of the last stored response">Continue</button>
                   <button id="chat-stop" type="button" class="secondary" disabled>Stop</button>
                   <span id="chat-meta" class="muted" aria-live="polite"></span>
                 </div>
@@ -306,7 +324,7 @@ enum ConsolePage {
           // Every path the console calls. Per-account actions: POST .../{id}/enable|disable|refresh, DELETE /v2/accounts/{id}.
           const EP = {
             accounts: '/v2/accounts', authStart: '/v2/auth/start', config: '/v2/config', reload: '/v2/reload',
-            models: '/v1/models', messages: '/v1/messages',
+            models: '/v1/models', messages: '/v1/messages', responses: '/v1/responses',
             account: (id) => '/v2/accounts/' + encodeURIComponent(id),
             accountAction: (id, verb) => EP.account(id) + '/' + verb,
             authStatus: (authId) => '/v2/auth/status/' + encodeURIComponent(authId),
@@ -826,7 +844,7 @@ enum ConsolePage {
 
           // ---- chat playground --------------------------------------------------------------------------
 
-          const chat = { controller: null };
+          const chat = { controller: null, lastResponse: '' };
 
           async function loadModels() {
             const sel = $('chat-model');
@@ -892,12 +910,10 @@ enum ConsolePage {
             line('');
           }
 
-          /** Renders one reply into #chat-output, block by block. */
-          function chatView(out, model) {
+          /** Renders one reply into #chat-output, block by block; `done` ends it with its summary line. */
+          function chatView(out) {
             const meta = $('chat-meta');
             const blocks = new Map();
-            const usage = { input: null, output: null };
-            let stopReason = '';
             let finished = false;
 
             function block(index, kind) {
@@ -911,10 +927,10 @@ enum ConsolePage {
               }
               return b;
             }
-            function append(b, text) {
+            function append(index, kind, text) {
               if (!text) return;
               const stick = out.scrollHeight - out.scrollTop - out.clientHeight < 32;
-              b.node.appendData(text);
+              block(index, kind).node.appendData(text);
               if (stick) out.scrollTop = out.scrollHeight;
             }
             function end(state, note) {
@@ -926,81 +942,163 @@ enum ConsolePage {
               out.append(el('div', { class: 'alert error', role: 'alert', 'data-testid': 'chat-error', text: message }));
               end('error', 'error');
             }
-            function event(name, raw) {
-              const d = parseJSON(raw);
-              if (!d || finished) return;
-              const type = name && name !== 'message' ? name : d.type;
-              if (type === 'message_start') {
-                const m = d.message || {};
-                if (m.usage && m.usage.input_tokens !== undefined) usage.input = m.usage.input_tokens;
-                meta.textContent = 'streaming from ' + (m.model || model) + '…';
-              } else if (type === 'content_block_start') {
-                const cb = d.content_block || {};
-                if (cb.type === 'thinking' || cb.type === 'redacted_thinking') block(d.index, 'thinking');
-                else if (cb.type === 'tool_use') append(block(d.index, 'tool'), '[tool call ' + (cb.name || '') + '] ');
-                else append(block(d.index, 'text'), cb.text || '');
-              } else if (type === 'content_block_delta') {
-                const delta = d.delta || {};
-                if (delta.type === 'text_delta') append(block(d.index, 'text'), delta.text);
-                else if (delta.type === 'thinking_delta') append(block(d.index, 'thinking'), delta.thinking);
-                else if (delta.type === 'input_json_delta') append(block(d.index, 'tool'), delta.partial_json);
-              } else if (type === 'message_delta') {
-                if (d.delta && d.delta.stop_reason) stopReason = d.delta.stop_reason;
-                if (d.usage && d.usage.output_tokens !== undefined) usage.output = d.usage.output_tokens;
-              } else if (type === 'message_stop') {
-                const bits = ['done'];
-                if (stopReason) bits.push(stopReason);
-                if (usage.input !== null || usage.output !== null) {
-                  bits.push((usage.input ?? '?') + ' in / ' + (usage.output ?? '?') + ' out tokens');
-                }
-                end('done', bits.join(' · '));
-              } else if (type === 'error') {
-                fail((d.error && d.error.message) || 'The stream reported an error.');
-              }
+            /** `done · reason · N in / M out tokens · id`. */
+            function done(reason, input, output, id) {
+              const bits = ['done'];
+              if (reason) bits.push(reason);
+              if (input != null || output != null) bits.push((input ?? '?') + ' in / ' + (output ?? '?') + ' out tokens');
+              if (id) bits.push(id);
+              end('done', bits.join(' · '));
             }
             return {
-              event, fail,
+              block, append, fail, done, meta,
               get finished() { return finished; },
               aborted() { end('aborted', 'stopped'); },
-              incomplete() { fail('The stream ended before message_stop.'); },
+              incomplete() { fail('The stream ended before its last event.'); },
+            };
+          }
+
+          /** Claude Messages: the stream's events, or the whole message. */
+          function messagesReader(view, model) {
+            const usage = { input: null, output: null };
+            let stopReason = '', id = '';
+            return {
+              event(type, d) {
+                if (type === 'message_start') {
+                  const m = d.message || {};
+                  id = m.id || '';
+                  if (m.usage && m.usage.input_tokens !== undefined) usage.input = m.usage.input_tokens;
+                  view.meta.textContent = 'streaming from ' + (m.model || model) + '…';
+                } else if (type === 'content_block_start') {
+                  const cb = d.content_block || {};
+                  if (cb.type === 'thinking' || cb.type === 'redacted_thinking') view.block(d.index, 'thinking');
+                  else if (cb.type === 'tool_use') view.append(d.index, 'tool', '[tool call ' + (cb.name || '') + '] ');
+                  else view.append(d.index, 'text', cb.text || '');
+                } else if (type === 'content_block_delta') {
+                  const delta = d.delta || {};
+                  if (delta.type === 'text_delta') view.append(d.index, 'text', delta.text);
+                  else if (delta.type === 'thinking_delta') view.append(d.index, 'thinking', delta.thinking);
+                  else if (delta.type === 'input_json_delta') view.append(d.index, 'tool', delta.partial_json);
+                } else if (type === 'message_delta') {
+                  if (d.delta && d.delta.stop_reason) stopReason = d.delta.stop_reason;
+                  if (d.usage && d.usage.output_tokens !== undefined) usage.output = d.usage.output_tokens;
+                } else if (type === 'message_stop') {
+                  view.done(stopReason, usage.input, usage.output, id);
+                } else if (type === 'error') {
+                  view.fail((d.error && d.error.message) || 'The stream reported an error.');
+                }
+              },
+              body(m) {
+                (m.content || []).forEach((cb, i) => {
+                  if (cb.type === 'thinking') view.append(i, 'thinking', cb.thinking);
+                  else if (cb.type === 'tool_use') view.append(i, 'tool', '[tool call ' + cb.name + '] ' + JSON.stringify(cb.input));
+                  else if (cb.type === 'text') view.append(i, 'text', cb.text);
+                });
+                const u = m.usage || {};
+                view.done(m.stop_reason, u.input_tokens, u.output_tokens, m.id);
+              },
+            };
+          }
+
+          /** OpenAI Responses: the stream's events, or the whole response. A stored one is what "Continue" continues. */
+          function responsesReader(view, model) {
+            const tool = (item) => '[tool call ' + (item.name || '') + '] ';
+            function finish(r) {
+              if (r.status === 'failed') { view.fail((r.error && r.error.message) || 'The response failed.'); return; }
+              if (r.store !== false && r.id) chat.lastResponse = r.id;
+              const why = r.incomplete_details && r.incomplete_details.reason;
+              const u = r.usage || {};
+              view.done(why ? r.status + ': ' + why : r.status, u.input_tokens, u.output_tokens, r.id);
+            }
+            return {
+              event(type, d) {
+                if (type === 'response.created') {
+                  view.meta.textContent = 'streaming from ' + ((d.response && d.response.model) || model) + '…';
+                } else if (type === 'response.output_item.added') {
+                  const item = d.item || {};
+                  if (item.type === 'function_call' || item.type === 'custom_tool_call') view.append(d.output_index, 'tool', tool(item));
+                } else if (type === 'response.output_text.delta') {
+                  view.append(d.output_index, 'text', d.delta);
+                } else if (type === 'response.reasoning_summary_text.delta') {
+                  view.append(d.output_index, 'thinking', d.delta);
+                } else if (type === 'response.function_call_arguments.delta' || type === 'response.custom_tool_call_input.delta') {
+                  view.append(d.output_index, 'tool', d.delta);
+                } else if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
+                  finish(d.response || {});
+                } else if (type === 'error') {
+                  view.fail(d.message || (d.error && d.error.message) || 'The stream reported an error.');
+                }
+              },
+              body(r) {
+                (r.output || []).forEach((item, i) => {
+                  if (item.type === 'reasoning') view.append(i, 'thinking', (item.summary || []).map((s) => s.text).join('\n\n'));
+                  else if (item.type === 'message') view.append(i, 'text', (item.content || []).map((c) => c.text || c.refusal || '').join(''));
+                  else if (item.type === 'function_call') view.append(i, 'tool', tool(item) + item.arguments);
+                  else if (item.type === 'custom_tool_call') view.append(i, 'tool', tool(item) + item.input);
+                });
+                finish(r);
+              },
             };
           }
 
           function setChatBusy(busy) {
             $('chat-send').disabled = busy;
+            $('chat-continue').disabled = busy || !chat.lastResponse;
             $('chat-stop').disabled = !busy;
             $('chat-output').setAttribute('aria-busy', String(busy));
           }
 
-          async function sendChat(ev) {
-            ev.preventDefault();
+          /** Sends the message to the chosen API; `previous` is a response id to continue (Responses only). */
+          async function sendChat(previous) {
             const key = session.get();
             const text = $('chat-input').value;
             if (chat.controller || !key) return;
             if (!text.trim()) { $('chat-input').focus(); return; }
+            const responses = $('chat-api').value === 'responses';
             const model = $('chat-model').value;
-            const headers = { 'content-type': 'application/json', authorization: 'Bearer ' + key, 'anthropic-version': '2023-06-01' };
+            const stream = $('chat-stream').checked;
+            const system = $('chat-system').value.trim();
+            const headers = { 'content-type': 'application/json', authorization: 'Bearer ' + key };
             const account = $('chat-account').value;
             if (account) headers['x-q2api-account'] = account;
-            const body = { model, max_tokens: 1024, stream: true, messages: [{ role: 'user', content: text }] };
+            let body;
+            if (responses) {
+              body = { model, stream, input: text };
+              if (system) body.instructions = system;
+              if ($('chat-reasoning').checked) body.reasoning = { summary: 'auto' };
+              if (previous) body.previous_response_id = previous;
+            } else {
+              headers['anthropic-version'] = '2023-06-01';
+              body = { model, max_tokens: 1024, stream, messages: [{ role: 'user', content: text }] };
+              if (system) body.system = system;
+            }
             const out = $('chat-output');
             out.replaceChildren();
             out.dataset.state = 'streaming';
-            $('chat-meta').textContent = 'waiting…';
-            const view = chatView(out, model);
+            $('chat-meta').textContent = previous ? 'waiting (continuing ' + previous + ')…' : 'waiting…';
+            const view = chatView(out);
+            const reader = (responses ? responsesReader : messagesReader)(view, model);
             const controller = new AbortController();
             chat.controller = controller;
             setChatBusy(true);
             try {
               const init = { method: 'POST', headers, body: JSON.stringify(body), signal: controller.signal, cache: 'no-store' };
-              const res = await fetch(EP.messages, init);
+              const res = await fetch(responses ? EP.responses : EP.messages, init);
+              const type = res.headers.get('content-type') || 'no content type';
               if (!res.ok) {
                 const t = await res.text().catch(() => '');
                 view.fail(errorMessage(res.status, res.statusText, t, parseJSON(t)));
-              } else if (!(res.headers.get('content-type') || '').includes('text/event-stream') || !res.body) {
-                view.fail('Expected an event stream, got ' + (res.headers.get('content-type') || 'no content type'));
+              } else if (!stream) {
+                const d = parseJSON(await res.text());
+                if (d) reader.body(d);
+                else view.fail('Expected JSON, got ' + type);
+              } else if (!type.includes('text/event-stream') || !res.body) {
+                view.fail('Expected an event stream, got ' + type);
               } else {
-                await readSSE(res.body, view.event);
+                await readSSE(res.body, (name, raw) => {
+                  const d = parseJSON(raw);
+                  if (d && !view.finished) reader.event(name && name !== 'message' ? name : d.type, d);
+                });
                 if (!view.finished) view.incomplete();
               }
             } catch (err) {
@@ -1012,8 +1110,12 @@ enum ConsolePage {
             }
           }
 
-          $('chat-form').addEventListener('submit', sendChat);
+          $('chat-form').addEventListener('submit', (ev) => { ev.preventDefault(); sendChat(''); });
+          $('chat-continue').addEventListener('click', () => sendChat(chat.lastResponse));
           $('chat-stop').addEventListener('click', () => { if (chat.controller) chat.controller.abort(); });
+          $('chat-api').addEventListener('change', () => {
+            for (const node of $('chat-form').querySelectorAll('[data-api]')) node.hidden = node.dataset.api !== $('chat-api').value;
+          });
           $('chat-input').addEventListener('keydown', (ev) => {
             if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); $('chat-form').requestSubmit(); }
           });
@@ -1054,6 +1156,8 @@ enum ConsolePage {
             $('config-last-error').textContent = 'none';
             $('config-last-error').className = '';
             $('config-json').textContent = '';
+            chat.lastResponse = '';
+            $('chat-continue').disabled = true;
             $('chat-output').replaceChildren();
             $('chat-output').dataset.state = 'idle';
             $('chat-meta').textContent = '';

@@ -36,9 +36,18 @@ struct DialectController<D: Dialect>: Sendable {
         for field in decoded.conversation.ignoredFields {
             runtime.debugOnce("\(dialect.name).\(field)", "accepted and ignored a request field that only tunes the original API's serving: \(field)")
         }
-        let exchange = try await ReplyExchange.start(
-            decoded.conversation, runtime: runtime, settings: settings, shape: dialect.shape, requestID: context.requestID,
-            routing: ExchangeRouting(request, context: context))
+        let exchange: ReplyExchange
+        do {
+            exchange = try await ReplyExchange.start(
+                decoded.conversation, runtime: runtime, settings: settings, shape: dialect.shape, requestID: context.requestID,
+                routing: ExchangeRouting(request, context: context))
+        } catch {
+            guard dialect.streamsEarlyFailure(error.failure, for: decoded) else { throw error }
+            let header = ReplyHeader(
+                id: RequestReading.newID(dialect.idPrefix), model: decoded.conversation.model, created: Int(Date().timeIntervalSince1970),
+                inputTokens: 0)
+            return Self.failedStream(dialect.streamEncoder(for: decoded, header: header), error.failure)
+        }
 
         let header = ReplyHeader(
             id: RequestReading.newID(dialect.idPrefix), model: exchange.conversation.model, created: Int(Date().timeIntervalSince1970),
@@ -63,6 +72,16 @@ struct DialectController<D: Dialect>: Sendable {
             keep = { reply in await dialect.finished(request, header: header, reply: reply, archive: archive) }
         }
         return exchange.streamResponse(dialect.streamEncoder(for: decoded, header: header), pingInterval: settings.pingInterval, keep: keep)
+    }
+
+    /// A stream that opens and fails at once (see ``Dialect/streamsEarlyFailure(_:for:)``).
+    static func failedStream(_ encoder: some ReplyStreamEncoder, _ failure: ProxyFailure) -> Response {
+        var framing = StreamFraming(encoder: encoder)
+        var buffer = ByteBuffer()
+        framing.appendOpening(to: &buffer)
+        framing.appendFailure(failure, to: &buffer)
+        return Response(
+            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: .init(byteBuffer: buffer))
     }
 
     func serve(_ endpoint: DialectEndpoint, request: Request, context: ProxyRequestContext) async throws -> Response {

@@ -29,6 +29,9 @@ package protocol Dialect: Sendable {
     func streamEncoder(for request: Request, header: ReplyHeader) -> Stream
     /// The whole-reply body; a reply that breaks the requested schema is a ``ProxyFailure/Kind/badReply``.
     func body(for request: Request, header: ReplyHeader, reply: ReplyAccumulator) throws(ProxyFailure) -> JSONValue
+    /// Whether a failure before the reply started goes out as a stream that ends with it (a 200), rather than as an
+    /// HTTP error: for clients that retry only what their stream tells them (Codex never retries a 429).
+    func streamsEarlyFailure(_ failure: ProxyFailure, for request: Request) -> Bool
     /// Whether the finished reply must be handed to ``finished(_:header:reply:archive:)`` (the stream then keeps a copy).
     func keepsReply(_ request: Request) -> Bool
     /// The reply is over (whole, cut by `max_tokens`, or failed after it started): keep what must outlive the request.
@@ -39,6 +42,7 @@ extension Dialect {
     package var endpoints: [DialectEndpoint] { [] }
     package func prepare(_ request: Request, archive: any ReplyArchive) async throws(ProxyFailure) -> Request { request }
     package func keepsReply(_ request: Request) -> Bool { false }
+    package func streamsEarlyFailure(_ failure: ProxyFailure, for request: Request) -> Bool { false }
     package func finished(_ request: Request, header: ReplyHeader, reply: ReplyAccumulator, archive: any ReplyArchive) async {}
 
     /// Whether `path` belongs to this dialect.

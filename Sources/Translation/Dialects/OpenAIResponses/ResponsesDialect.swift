@@ -47,6 +47,7 @@ package struct ResponsesDialect: Dialect {
         do {
             try decoder.add(request.history, path: "previous_response_id")
             try decoder.add(request.input, path: "input")
+            try decoder.checkPairs()
         } catch {
             throw ProxyFailure(requestError: error)
         }
@@ -75,6 +76,13 @@ package struct ResponsesDialect: Dialect {
     }
 
     package func keepsReply(_ request: ResponsesRequest) -> Bool { request.store }
+
+    /// Codex never retries a 429 and ignores `retry-after`; it waits and retries only on a `response.failed` whose
+    /// code is `rate_limit_exceeded` and whose message says "try again in N s". So a throttled streaming request
+    /// from Codex is answered with a stream that fails that way; every other client gets the 429.
+    package func streamsEarlyFailure(_ failure: ProxyFailure, for request: ResponsesRequest) -> Bool {
+        request.fromCodex && request.conversation.stream && failure.kind == .rateLimited
+    }
 
     package func finished(_ request: ResponsesRequest, header: ReplyHeader, reply: ReplyAccumulator, archive: any ReplyArchive) async {
         let output = ResponsesOutput(request: request, responseID: header.id, reply: reply)
@@ -111,6 +119,16 @@ package struct ResponsesDialect: Dialect {
         }
     }
 
+    /// An input item as the API lists it: a message with its `type`, its `status` and its content as parts.
+    static func typedItem(_ item: JSONValue) -> JSONValue {
+        let type = item["type"]?.stringValue ?? (item["role"] != nil ? "message" : nil)
+        guard type == "message", let role = item["role"]?.stringValue else { return item }
+        let partType: JSONValue = role == "assistant" ? "output_text" : "input_text"
+        var content = item["content"] ?? []
+        if let text = content.stringValue { content = [["type": partType, "text": .string(text)]] }
+        return item.setting("type", to: "message").setting("status", to: item["status"] ?? "completed").setting("content", to: content)
+    }
+
     static func stored(_ call: DialectEndpoint.Call) async throws(ProxyFailure) -> JSONValue {
         let id = call.parameters["id"] ?? ""
         guard let record = await call.archive.record(id) else { throw unknown(id) }
@@ -127,7 +145,8 @@ package struct ResponsesDialect: Dialect {
         let id = call.parameters["id"] ?? ""
         let suffix = id.drop { $0 != "_" }.dropFirst()
         var items = (record["input"]?.arrayValue ?? []).enumerated().map { index, item in
-            item["id"] == nil ? item.setting("id", to: .string("item_\(suffix)\(index)")) : item
+            let typed = typedItem(item)
+            return typed["id"] == nil ? typed.setting("id", to: .string("item_\(suffix)\(index)")) : typed
         }
         let order = call.query["order"] ?? "desc"
         guard order == "asc" || order == "desc" else { throw .invalidRequest("order: must be asc or desc", field: "order") }

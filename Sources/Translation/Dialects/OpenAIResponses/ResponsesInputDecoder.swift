@@ -8,6 +8,21 @@ import ProxyModels
 struct ResponsesInputDecoder {
     private(set) var messages: [Conversation.Message] = []
     private var leadingSystem: [String] = []
+    /// Calls made so far (call id → the item's path), and outputs (call id → path), to pair them up as the API does.
+    private var calls: [String: String] = [:]
+    private var outputs: [(callID: String, path: String)] = []
+
+    /// Every output answers a call, and every call has its output: the API refuses a conversation that does not
+    /// pair them, and so does q2api rather than letting the model read a made-up result.
+    func checkPairs() throws(RequestError) {
+        let answered = Set(outputs.map(\.callID))
+        for output in outputs where calls[output.callID] == nil {
+            throw .invalid("\(output.path).call_id", "no function call found with call_id \"\(output.callID)\"")
+        }
+        if let (callID, path) = calls.first(where: { !answered.contains($0.key) }) {
+            throw .invalid(path, "no tool output found for the call with call_id \"\(callID)\": send a function_call_output for it")
+        }
+    }
 
     /// `instructions` first, then the system and developer messages that open the input.
     func systemText(instructions: String?) -> String {
@@ -33,15 +48,18 @@ struct ResponsesInputDecoder {
             guard let callID = item["call_id"]?.stringValue, !callID.isEmpty else { throw .invalid("\(path).call_id", "must be a non-empty string") }
             guard let name = item["name"]?.stringValue, !name.isEmpty else { throw .invalid("\(path).name", "must be a non-empty string") }
             let flatName = (item["namespace"]?.stringValue ?? "") + name
+            calls[callID] = path
             append(.toolUse(.init(id: callID, name: flatName, input: try Self.arguments(item["arguments"], path: "\(path).arguments"))), as: .assistant)
         case "custom_tool_call":
             guard let callID = item["call_id"]?.stringValue, !callID.isEmpty else { throw .invalid("\(path).call_id", "must be a non-empty string") }
             guard let name = item["name"]?.stringValue, !name.isEmpty else { throw .invalid("\(path).name", "must be a non-empty string") }
             guard let input = item["input"]?.stringValue else { throw .invalid("\(path).input", "must be a string") }
+            calls[callID] = path
             append(.toolUse(.init(id: callID, name: name, input: ["input": .string(input)])), as: .assistant)
         case "function_call_output", "custom_tool_call_output":
             guard let callID = item["call_id"]?.stringValue, !callID.isEmpty else { throw .invalid("\(path).call_id", "must be a non-empty string") }
             let parts = try Self.outputParts(item["output"], path: "\(path).output")
+            outputs.append((callID, path))
             append(.toolResult(.init(toolUseId: callID, content: parts, isError: false)), as: .user)
         case "web_search_call":
             // Searches run by OpenAI in an earlier turn (Codex replays them): what was searched, as a note.

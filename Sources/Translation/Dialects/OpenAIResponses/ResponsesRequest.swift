@@ -21,6 +21,8 @@ package struct ResponsesRequest: DialectRequest {
     /// Tools of a `namespace` tool (Codex's MCP servers), by the flat name the model sees: the call goes out
     /// with the namespace and the bare name.
     package var namespacedTools: [String: NamespacedTool] = [:]
+    /// The request comes from Codex (its `client_metadata` names its installation).
+    package var fromCodex = false
     /// `instructions`: they apply to this request only, also when it continues a stored conversation.
     package var instructions: String?
     /// The request's settings as the response object echoes them (`instructions`, `tools`, `tool_choice`, …).

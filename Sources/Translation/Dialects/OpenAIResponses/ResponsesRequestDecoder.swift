@@ -52,6 +52,8 @@ package enum ResponsesRequestDecoder {
 
         var decoded = ResponsesInputDecoder()
         try decoded.add(input, path: "input")
+        // With previous_response_id, the calls may be in the stored conversation: checked once it is read.
+        if previousResponseID == nil { try decoded.checkPairs() }
         var conversation = Conversation(
             model: modelName, system: decoded.systemText(instructions: body["instructions"]?.stringValue), messages: decoded.messages,
             tools: tools.function, toolChoice: try decodeToolChoice(body["tool_choice"], tools: tools), maxTokens: maxTokens,
@@ -64,10 +66,12 @@ package enum ResponsesRequestDecoder {
         conversation.thinkingDisplay = reasoning.summary ? .summarized : .omitted
         conversation.ignoredFields = ignored
 
-        return ResponsesRequest(
+        var request = ResponsesRequest(
             conversation: conversation, input: input, previousResponseID: previousResponseID, store: store,
             includeEncryptedReasoning: include.contains("reasoning.encrypted_content"), reasoningSummary: reasoning.summary,
             customTools: tools.custom, namespacedTools: tools.namespaced, instructions: body["instructions"]?.stringValue, echo: echo(body, modelName: modelName))
+        request.fromCodex = body["client_metadata"]?["x-codex-installation-id"] != nil
+        return request
     }
 
     /// The settings a response object repeats, with OpenAI's defaults for what was not sent.
