@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 
 import httpx
@@ -230,3 +231,23 @@ def test_codex_request_streams_what_codex_needs(env: Env, path: Path, variant: s
             assert isinstance(value, dict) and set(schema.get("required", [])) <= set(value), value
         else:
             assert text == DEFAULT_REPLY
+
+
+def test_a_throttled_codex_request_is_a_stream_that_fails_with_rate_limit_exceeded(own_server, env: Env) -> None:
+    """Codex never retries a 429 (it shows it as fatal) and reads no `retry-after`; it waits and retries only on a
+    `response.failed` whose code is `rate_limit_exceeded` and whose message says "try again in N s". So a request
+    that carries Codex's `client_metadata` gets that stream; the official SDK (no such metadata) still gets the 429."""
+    body = append_to_last_user_text(load(FIXTURES / "01_first_turn.json")["body"], "[[sim:throttle]]")
+    url = own_server()
+    response, events = post(Env(url, env.api_key, env.sim_url, env.bin, env.config), body)
+    assert response.status_code == 200, response.text
+    types = [event["type"] for event in events]
+    assert types[0] == "response.created" and types[-1] == "response.failed", types
+    error = events[-1]["response"]["error"]
+    assert error["code"] == "rate_limit_exceeded", error
+    assert re.search(r"try again in \d+s", error["message"]), error
+
+    plain = {key: value for key, value in body.items() if key != "client_metadata"}
+    refused, _ = post(Env(url, env.api_key, env.sim_url, env.bin, env.config), plain)
+    assert refused.status_code == 429, refused.text
+    assert refused.headers.get("retry-after", "").isdigit()
