@@ -11,12 +11,15 @@ logins at the second poll (so `POST /v2/auth/claim/{authId}`, which long-polls u
 answers at once, with the new account).
 
 Three runs, in this order:
-1. everything but `/v2`, with extra examples that stream a text reply, a tool call and thinking in both
-   dialects, so that every event type is checked in every run (random bodies rarely ask for a stream);
+1. everything but `/v2`, with extra examples that stream a text reply, a tool call and thinking in the three
+   dialects (and for the Responses API custom and namespaced tools, a reply cut by `max_output_tokens`,
+   structured output and a continued conversation), so that every event type is checked in every run (random
+   bodies rarely ask for a stream); and for the stored-response routes, ids of responses the hooks stored
+   (random ids are only ever unknown);
 2. the admin API (`/v2`). It runs after the first because it disables accounts it finds, and an account pool
    with every account disabled answers `/v1` with 529/503 and `/readyz` with 503, by design;
 3. one example per dialect whose stream fails after it started (the simulator corrupts a frame), for the
-   in-stream error event. Each is pinned (`x-q2api-account`, an admin-key feature) to an account created for
+   in-stream error event (`response.failed` for the Responses API). Each is pinned (`x-q2api-account`, an admin-key feature) to an account created for
    it, whose counters then show that the failure really happened.
 
 What is left out, and why:
@@ -53,14 +56,18 @@ SEED = int(os.environ.get("Q2API_OPENAPI_SEED", "20261206"))
 MAX_EXAMPLES = 25  # per operation and phase: the three runs take under a minute and a half together
 RUN_TIMEOUT = 150  # seconds, for one schemathesis run
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
-FAILURE_ACCOUNTS = ["openapi-late-failure-1", "openapi-late-failure-2"]
+FAILURE_ACCOUNTS = ["openapi-late-failure-1", "openapi-late-failure-2", "openapi-late-failure-3"]
 
 HOOKS = """
+import json
 import os
+import urllib.request
 
 import schemathesis
 
 MODE = os.environ["Q2API_OPENAPI_HOOKS_MODE"]
+URL = os.environ["Q2API_OPENAPI_URL"]
+KEY = os.environ["Q2API_OPENAPI_KEY"]
 MODEL = %(model)r
 FAILURE_ACCOUNTS = %(failure_accounts)r
 CALL = '[[sim:tool:get_weather:{"location":"Paris"}]]'
@@ -73,6 +80,26 @@ def claude(text, stream, **extra):
 
 def openai(text, stream, **extra):
     return {"model": MODEL, "stream": stream, "messages": [{"role": "user", "content": text}], **extra}
+
+
+def responses(input, stream, **extra):
+    return {"model": MODEL, "stream": stream, "input": input, **extra}
+
+
+# A response stored on the server (a conversation of five input items), for the routes that read one.
+def stored(text="Keep me. [[sim:text:Kept.]]"):
+    body = responses([
+        {"role": "developer", "content": "Be brief."},
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Weather? " + CALL}]},
+        {"type": "function_call", "call_id": "call_1", "name": "get_weather", "arguments": '{"location":"Paris"}'},
+        {"type": "function_call_output", "call_id": "call_1", "output": "Sunny"},
+        {"role": "user", "content": text},
+    ], False, tools=[{"type": "function", "name": "get_weather", "parameters": SCHEMA}])
+    request = urllib.request.Request(
+        URL + "/v1/responses", data=json.dumps(body).encode(), method="POST",
+        headers={"authorization": "Bearer " + KEY, "content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=20) as answer:
+        return json.load(answer)["id"]
 
 
 def cases(path):
@@ -89,16 +116,50 @@ def cases(path):
             yield openai("Hello", stream, **({"stream_options": {"include_usage": True}} if stream else {})), {}
             yield openai("Weather in Paris? " + CALL, stream, tools=tools), {}
             yield openai("Think first. [[sim:thinking]]", stream, reasoning_effort="high"), {}
+    elif MODE == "streams" and path == "/v1/responses":
+        function = [{"type": "function", "name": "get_weather", "description": "The weather", "parameters": SCHEMA, "strict": True}]
+        custom = [{"type": "custom", "name": "apply_patch", "format": {"type": "grammar", "syntax": "lark", "definition": "start: /.+/"}}]
+        namespace = [{"type": "namespace", "name": "mcp__fs__", "tools": [{"type": "function", "name": "read", "parameters": SCHEMA}]}]
+        structured = {"format": {"type": "json_schema", "name": "weather", "schema": SCHEMA, "strict": True}}
+        for stream in (True, False):
+            yield responses("Hello", stream, instructions="Be brief."), {}
+            yield responses("Weather in Paris? " + CALL, stream, tools=function, tool_choice="required"), {}
+            yield responses('Patch it. [[sim:tool:apply_patch:{"input":"*** Begin Patch"}]]', stream, tools=custom), {}
+            yield responses('Read it. [[sim:tool:mcp__fs__read:{"location":"a"}]]', stream, tools=namespace), {}
+            yield responses("Think first. [[sim:thinking]]", stream, reasoning={"effort": "high", "summary": "auto"},
+                            include=["reasoning.encrypted_content"]), {}
+            yield responses("Think first. [[sim:thinking]]", stream, reasoning={"effort": "low"}, store=False), {}
+            yield responses("Go on. [[sim:long:200]]", stream, max_output_tokens=5), {}
+            yield responses("Answer in JSON.", stream, text=structured), {}
+            yield responses("Go on. [[sim:recall:Sunny]]", stream, previous_response_id=stored()), {}
     elif MODE == "failures" and path == "/v1/messages":
         yield claude("Start, then fail. [[sim:corrupt]]", True), {"x-q2api-account": FAILURE_ACCOUNTS[0]}
     elif MODE == "failures" and path == "/v1/chat/completions":
         yield openai("Start, then fail. [[sim:corrupt]]", True), {"x-q2api-account": FAILURE_ACCOUNTS[1]}
+    elif MODE == "failures" and path == "/v1/responses":
+        yield responses("Start, then fail. [[sim:corrupt]]", True), {"x-q2api-account": FAILURE_ACCOUNTS[2]}
 
 
 @schemathesis.hook
 def before_add_examples(context, examples):
     operation = context.operation
-    if operation is None or operation.method.upper() != "POST":
+    if operation is None:
+        return
+    if MODE == "streams" and operation.path.startswith("/v1/responses/{id}"):
+        # Stored ids (a DELETE example gets its own, so that the GETs still find theirs).
+        examples.append(operation.Case(path_parameters={"id": stored()}))
+        if operation.path.endswith("/input_items"):
+            response = stored()
+            examples.append(operation.Case(path_parameters={"id": response}, query={"order": "asc", "limit": 2}))
+            examples.append(operation.Case(path_parameters={"id": response}, query={"order": "desc", "limit": 100}))
+            # The page after the newest item (desc): the older ones; `after` as the server made it.
+            with urllib.request.urlopen(urllib.request.Request(
+                    URL + "/v1/responses/" + response + "/input_items?limit=1",
+                    headers={"authorization": "Bearer " + KEY}), timeout=20) as answer:
+                newest = json.load(answer)["last_id"]
+            examples.append(operation.Case(path_parameters={"id": response}, query={"after": newest, "limit": 3}))
+        return
+    if operation.method.upper() != "POST":
         return
     if MODE == "failures":
         examples.clear()  # only the pinned cases: an unpinned request could land on a pinned account
@@ -118,6 +179,10 @@ EXPECTED_OPERATIONS = {
     "POST /v1/messages",
     "POST /v1/messages/count_tokens",
     "POST /v1/chat/completions",
+    "POST /v1/responses",
+    "GET /v1/responses/{id}",
+    "DELETE /v1/responses/{id}",
+    "GET /v1/responses/{id}/input_items",
     "GET /v1/models",
     "GET /v1/models/{id}",
     "GET /healthz",
@@ -220,6 +285,8 @@ def run_schemathesis(url: str, log: Path, directory: Path, name: str, hooks_mode
     environment = {key: value for key, value in os.environ.items() if not key.lower().endswith("_proxy")}
     environment["SCHEMATHESIS_HOOKS"] = str(hooks)
     environment["Q2API_OPENAPI_HOOKS_MODE"] = hooks_mode
+    environment["Q2API_OPENAPI_URL"] = url
+    environment["Q2API_OPENAPI_KEY"] = ADMIN_KEY
     try:
         result = subprocess.run(command, cwd=directory, env=environment, stdin=subprocess.DEVNULL, capture_output=True,
                                 text=True, timeout=RUN_TIMEOUT)
@@ -263,7 +330,7 @@ def test_schemathesis_finds_no_server_error_or_schema_mismatch(openapi_server: t
             created = admin.post("/v2/accounts", json={"id": account, "client_id": "c", "client_secret": "s", "refresh_token": "r"})
             assert created.status_code == 201, created.text
         run_schemathesis(url, log, tmp_path, "failures after the stream started", "failures", "--phases", "examples",
-                         "--include-path-regex", "^/v1/(messages|chat/completions)$")
+                         "--include-path-regex", "^/v1/(messages|chat/completions|responses)$")
         # Both failures really happened (after the stream started: schemathesis saw a 200 with valid events).
         for account in FAILURE_ACCOUNTS:
             row = admin.get(f"/v2/accounts/{account}").json()

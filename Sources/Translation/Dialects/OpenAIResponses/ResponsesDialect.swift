@@ -146,7 +146,7 @@ package struct ResponsesDialect: Dialect {
         let suffix = id.drop { $0 != "_" }.dropFirst()
         var items = (record["input"]?.arrayValue ?? []).enumerated().map { index, item in
             let typed = typedItem(item)
-            return typed["id"] == nil ? typed.setting("id", to: .string("item_\(suffix)\(index)")) : typed
+            return typed["id"]?.stringValue == nil ? typed.setting("id", to: .string("item_\(suffix)\(index)")) : typed
         }
         let order = call.query["order"] ?? "desc"
         guard order == "asc" || order == "desc" else { throw .invalidRequest("order: must be asc or desc", field: "order") }

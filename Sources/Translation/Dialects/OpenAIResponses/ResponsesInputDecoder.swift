@@ -37,6 +37,7 @@ struct ResponsesInputDecoder {
 
     mutating func add(_ item: JSONValue, path: String) throws(RequestError) {
         guard case .object = item else { throw .invalid(path, "must be an input item object") }
+        if let id = item["id"], !id.isNull, id.stringValue == nil { throw .invalid("\(path).id", "must be a string") }
         let type = item["type"]?.stringValue ?? (item["role"] != nil ? "message" : "")
         switch type {
         case "message":

@@ -46,7 +46,9 @@ enum ResponsesObject {
             default: "server_error"
             }
         var message = failure.message
-        if let seconds = failure.retryAfter, failure.kind == .rateLimited { message += " Please try again in \(seconds)s." }
+        if let seconds = failure.retryAfter, failure.kind == .rateLimited {
+            message += (message.hasSuffix(".") ? "" : ".") + " Please try again in \(seconds)s."
+        }
         return ["code": .string(code), "message": .string(message)]
     }
 }

@@ -36,12 +36,15 @@ package enum ResponsesRequestDecoder {
         for key in ["temperature", "top_p"] {
             if let value = body[key], !value.isNull, value.doubleValue == nil { throw .invalid(key, "must be a number") }
         }
-        for key in ["user", "prompt_cache_key", "safety_identifier", "instructions"] {
+        for key in ["user", "prompt_cache_key", "safety_identifier", "instructions", "service_tier"] {
             if let value = body[key], !value.isNull, value.stringValue == nil { throw .invalid(key, "must be a string") }
         }
         if let metadata = body["metadata"], !metadata.isNull {
             guard let members = metadata.objectValue else { throw .invalid("metadata", "must be an object") }
             guard members.count <= 16 else { throw .invalid("metadata", "at most 16 keys are allowed") }
+            for member in members where member.value.stringValue == nil {
+                throw .invalid("metadata.\(member.key)", "must be a string")
+            }
         }
         if let truncation = body["truncation"], !truncation.isNull, truncation.stringValue != "auto", truncation.stringValue != "disabled" {
             throw .invalid("truncation", "must be \"auto\" or \"disabled\"")
@@ -76,15 +79,20 @@ package enum ResponsesRequestDecoder {
 
     /// The settings a response object repeats, with OpenAI's defaults for what was not sent.
     static func echo(_ body: JSONValue, modelName: String) -> [JSONMember] {
+        // Absent and null both echo the default (`JSONValue` is nil-literal-expressible: `?? fallback` on a
+        // flatMapped nil would echo null).
+        func sent(_ value: JSONValue?, _ fallback: JSONValue) -> JSONValue {
+            if let value, !value.isNull { value } else { fallback }
+        }
         func value(_ key: String, _ fallback: JSONValue) -> JSONMember {
-            JSONMember(key, body[key].flatMap { $0.isNull ? nil : $0 } ?? fallback)
+            JSONMember(key, sent(body[key], fallback))
         }
         return [
             value("instructions", .null), value("max_output_tokens", .null), value("metadata", [:]),
             value("parallel_tool_calls", true), value("previous_response_id", .null),
             JSONMember("reasoning", ["effort": body["reasoning"]?["effort"] ?? .null, "summary": body["reasoning"]?["summary"] ?? .null]),
             value("service_tier", "auto"), value("store", true), value("temperature", .number("1.0")),
-            JSONMember("text", ["format": body["text"]?["format"] ?? ["type": "text"], "verbosity": body["text"]?["verbosity"] ?? "medium"]),
+            JSONMember("text", ["format": sent(body["text"]?["format"], ["type": "text"]), "verbosity": sent(body["text"]?["verbosity"], "medium")]),
             value("tool_choice", "auto"), value("tools", []), value("top_p", .number("1.0")), value("truncation", "disabled"),
             value("user", .null), value("prompt_cache_key", .null), value("safety_identifier", .null),
         ]
