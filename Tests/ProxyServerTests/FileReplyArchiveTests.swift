@@ -112,9 +112,31 @@ struct FileReplyArchiveTests {
         #expect(await zero.record("resp_before") == Self.record("from before sharding"))
         await zero.keep("resp_later", Self.record("later"))
         #expect(await one.record("resp_later") == Self.record("later"))
-        // A delete on one instance holds on the other.
+        // A delete on one instance holds on the other, also after both restart.
         #expect(await one.forget("resp_zero"))
         #expect(await zero.record("resp_zero") == nil)
+        let zeroAgain = FileReplyArchive(root: directory, shard: 0, limits: .init(), logger: Logger(label: "test"), now: clock.now)
+        let oneAgain = FileReplyArchive(root: directory, shard: 1, limits: .init(), logger: Logger(label: "test"), now: clock.now)
+        #expect(await zeroAgain.record("resp_zero") == nil)
+        #expect(await oneAgain.record("resp_zero") == nil)
+        #expect(await oneAgain.record("resp_later") == Self.record("later"))
+    }
+
+    @Test("a delete lasts when the file that held it is compacted away, and after a restart")
+    func deleteOutlivesCompaction() async {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let big = String(repeating: "x", count: 3000)
+        let first = archive(.init(maxFileSize: 8192))
+        await first.keep("resp_kept", Self.record("kept"))
+        await first.keep("resp_gone", Self.record(big))
+        #expect(await first.forget("resp_gone"))
+        for index in 0..<6 { await first.keep("resp_filler\(index)", Self.record(big)) }
+        await first.compact()
+        let second = archive(.init(maxFileSize: 8192))
+        await second.compact()
+        #expect(await second.record("resp_gone") == nil)
+        #expect(await second.record("resp_kept") == Self.record("kept"))
+        #expect(await second.count == 7)
     }
 
     @Test("store: false keeps nothing")

@@ -273,6 +273,24 @@ struct ResponsesDialectTests {
                 .init(role: .user, content: [.text("what was it?")]),
             ])
 
+        // A third turn follows the chain back through the second; each record holds its own turn only.
+        let secondHeader = ReplyHeader(id: "resp_def", model: "gpt-5", created: 1_700_000_001, inputTokens: 9)
+        var answer = ReplyAccumulator()
+        for event: ReplyEvent in [
+            .blockStart(index: 0, block: .text), .textDelta(index: 0, text: "42."), .blockStop(index: 0),
+            .finish(.init(stopReason: .endTurn, usage: .init(inputTokens: 1, outputTokens: 1))),
+        ] { answer.add(event) }
+        await dialect.finished(prepared, header: secondHeader, reply: answer, archive: archive)
+        #expect(await archive.record("resp_def")?["input"]?.arrayValue?.count == 1)
+        let third = try await dialect.prepare(
+            try decode(#"{"model":"gpt-5","input":"thanks","previous_response_id":"resp_def"}"#), archive: archive)
+        #expect(third.conversation.messages.map(\.text) == ["remember 42", "Noted.", "what was it?", "42.", "thanks"])
+        // A chain whose earlier response is gone says so.
+        _ = await archive.forget("resp_abc")
+        await #expect(throws: ProxyFailure.self) {
+            try await dialect.prepare(try decode(#"{"model":"gpt-5","input":"x","previous_response_id":"resp_def"}"#), archive: archive)
+        }
+
         let unknown = try decode(#"{"model":"gpt-5","input":"x","previous_response_id":"resp_gone"}"#)
         await #expect(throws: ProxyFailure.self) { try await dialect.prepare(unknown, archive: archive) }
         #expect(!dialect.keepsReply(try decode(#"{"model":"gpt-5","input":"x","store":false}"#)))

@@ -29,6 +29,16 @@ package actor FileReplyArchive: ReplyArchive {
         var offset: Int64
         var length: Int
         var at: Int64
+        /// A `forget` line: the response was deleted. Kept (and carried through compaction) until it expires, so
+        /// an older line of the same id, in a file read later or moved by another instance, cannot bring it back.
+        var deleted = false
+    }
+
+    /// Adds a line to the index: the newest line of an id wins, and a delete wins over a record of the same second
+    /// (a record moved by compaction keeps its original time).
+    static func merge(_ entry: Entry, id: String, into index: inout [String: Entry]) {
+        if let existing = index[id], existing.at > entry.at || existing.at == entry.at && existing.deleted && !entry.deleted { return }
+        index[id] = entry
     }
 
     /// Another instance's file, read up to `offset` (the end of its last whole line).
@@ -79,13 +89,14 @@ package actor FileReplyArchive: ReplyArchive {
         self.limits = limits
     }
 
-    package var count: Int { index.count }
+    /// How many stored responses can be read.
+    package var count: Int { index.values.count { !$0.deleted } }
 
     // MARK: - ReplyArchive
 
     package func record(_ id: String) async -> JSONValue? {
         readOthers()
-        guard let entry = index[id], !expired(entry) else { return nil }
+        guard let entry = index[id], !entry.deleted, !expired(entry) else { return nil }
         guard let bytes = readLine(entry), let line = try? JSONParser.parse(bytes) else {
             logger.warning("a stored response could not be read", metadata: ["response.id": "\(id)"])
             return nil
@@ -100,16 +111,18 @@ package actor FileReplyArchive: ReplyArchive {
         line += record.jsonBytes
         line += Array("}\n".utf8)
         guard let (file, offset) = append(line) else { return }
-        index[id] = Entry(path: path(file), offset: offset, length: line.count - 1, at: at)
+        Self.merge(Entry(path: path(file), offset: offset, length: line.count - 1, at: at), id: id, into: &index)
         writesSinceCompaction += 1
         if writesSinceCompaction >= 200 { compact() }
     }
 
     package func forget(_ id: String) async -> Bool {
         readOthers()
-        guard let entry = index[id], !expired(entry) else { return false }
-        index[id] = nil
-        _ = append(Array("{\"id\":\"\(id)\",\"at\":\(now()),\"forget\":true}\n".utf8))
+        guard let entry = index[id], !entry.deleted, !expired(entry) else { return false }
+        let at = max(now(), entry.at)
+        let line = Array("{\"id\":\"\(id)\",\"at\":\(at),\"forget\":true}\n".utf8)
+        guard let (file, offset) = append(line) else { return false }
+        index[id] = Entry(path: path(file), offset: offset, length: line.count - 1, at: at, deleted: true)
         return true
     }
 
@@ -135,12 +148,16 @@ package actor FileReplyArchive: ReplyArchive {
             if used.count == 0 {
                 remove(number)
             } else if used.bytes * 2 < files[number]!.bytes {
-                // Mostly deleted or expired: its live lines move to the current file, then it goes.
+                // Mostly deleted or expired: its live lines (deletes too) move to the current file, then it goes.
+                var moved = true
                 for (id, entry) in index where entry.path == path {
-                    guard let bytes = readLine(entry), let (file, offset) = append(bytes + [UInt8(ascii: "\n")]) else { continue }
-                    index[id] = Entry(path: self.path(file), offset: offset, length: entry.length, at: entry.at)
+                    guard let bytes = readLine(entry), let (file, offset) = append(bytes + [UInt8(ascii: "\n")]) else {
+                        moved = false  // keep the file rather than lose what could not be copied
+                        break
+                    }
+                    index[id] = Entry(path: self.path(file), offset: offset, length: entry.length, at: entry.at, deleted: entry.deleted)
                 }
-                remove(number)
+                if moved { remove(number) }
             }
         }
         while files.values.reduce(0, { $0 + $1.bytes }) > Int64(limits.maxSize), let oldest = files.keys.sorted().first, oldest != current?.number {
@@ -162,7 +179,15 @@ package actor FileReplyArchive: ReplyArchive {
             }
             let (number, descriptor) = current!
             let offset = files[number]!.bytes
-            try StateFileIO.writeAll(descriptor, line, path: path(number))
+            do {
+                try StateFileIO.writeAll(descriptor, line, path: path(number))
+            } catch {
+                // Part of the line may be in the file: never append after it. The next write starts a new file, and
+                // the torn line, last in this one, is skipped when the folder is read.
+                close(descriptor)
+                current = nil
+                throw error
+            }
             files[number]!.bytes += Int64(line.count)
             return (number, offset)
         } catch {
@@ -173,6 +198,7 @@ package actor FileReplyArchive: ReplyArchive {
 
     private func startFile() throws(StateStoreError) {
         if let current { close(current.descriptor) }
+        current = nil
         if try StateFileIO.makeDirectory(directory) { try? StateFileIO.syncDirectory(StateFileIO.parentDirectory(of: directory)) }
         let number = (files.keys.max() ?? 0) + 1
         let (descriptor, _) = try StateFileIO.openForAppend(path(number))
@@ -233,7 +259,8 @@ package actor FileReplyArchive: ReplyArchive {
                 var start = 0
                 while start < bytes.count, let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) {
                     if let (id, at, forget) = Self.header(bytes[start..<end]) {
-                        index[id] = forget ? nil : Entry(path: path, offset: file.offset + Int64(start), length: end - start, at: at)
+                        Self.merge(
+                            Entry(path: path, offset: file.offset + Int64(start), length: end - start, at: at, deleted: forget), id: id, into: &index)
                     }
                     start = end + 1
                 }
@@ -274,7 +301,7 @@ package actor FileReplyArchive: ReplyArchive {
             while start < bytes.count {
                 guard let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) else { break }  // a torn last line
                 if let (id, at, forget) = header(bytes[start..<end]) {
-                    index[id] = forget ? nil : Entry(path: path, offset: Int64(start), length: end - start, at: at)
+                    merge(Entry(path: path, offset: Int64(start), length: end - start, at: at, deleted: forget), id: id, into: &index)
                 }
                 start = end + 1
             }
@@ -294,7 +321,7 @@ package actor FileReplyArchive: ReplyArchive {
         guard line[position...].starts(with: at) else { return nil }
         position += at.count
         var seconds: Int64 = 0
-        while position < line.endIndex, line[position] >= 48, line[position] <= 57 {
+        while position < line.endIndex, line[position] >= 48, line[position] <= 57, seconds < 1 << 50 {
             seconds = seconds * 10 + Int64(line[position] - 48)
             position += 1
         }
@@ -307,7 +334,9 @@ package actor FileReplyArchive: ReplyArchive {
     static func fileNumbers(_ folder: String) -> [Int] {
         StateFileIO.directoryEntries(folder, limit: 1_000_000).compactMap { name -> Int? in
             guard name.hasPrefix("responses-"), name.hasSuffix(".jsonl") else { return nil }
-            return Int(name.dropFirst("responses-".count).dropLast(".jsonl".count))
+            // Eight digits, as written: a longer name is not one of these files.
+            guard let number = Int(name.dropFirst("responses-".count).dropLast(".jsonl".count)), number < 100_000_000 else { return nil }
+            return number
         }
     }
 

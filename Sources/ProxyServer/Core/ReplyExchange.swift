@@ -166,6 +166,7 @@ struct ReplyExchange: Sendable {
                 try await writer.write(buffer)
                 let ended = try await Self.streamEvents(
                     channel, framing: &framing, pingInterval: pingInterval, writer: &writer, recorder: recorder, eventLoop: exchange.connection?.eventLoop)
+                var over = ended
                 if !ended, !channel.isClosed {
                     // Cut without a last event while the client is still there (the server stopped this request's
                     // task, as a listener removed by a reload does after its grace period): say so rather than end
@@ -173,8 +174,10 @@ struct ReplyExchange: Sendable {
                     buffer.clear()
                     framing.appendFailure(.overloaded("the server stopped before the reply was complete; retry the request"), to: &buffer)
                     try? await writer.write(buffer)
+                    over = true
                 }
-                if let keep, let kept = framing.kept { await keep(kept) }
+                // A reply the client walked away from is not kept: it has no end to keep.
+                if over, let keep, let kept = framing.kept { await keep(kept) }
                 try await writer.finish(nil)
             })
     }

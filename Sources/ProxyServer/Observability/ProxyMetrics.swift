@@ -194,10 +194,13 @@ package final class ProxyMetrics: Sendable {
     /// Known routes keep their path; anything else is `other`, so scanners cannot grow the series.
     package static func endpointLabel(_ path: String) -> String {
         switch path {
-        case "/v1/messages", "/v1/messages/count_tokens", "/v1/chat/completions", "/v1/models", "/healthz", "/health", "/readyz", "/metrics":
+        case "/v1/messages", "/v1/messages/count_tokens", "/v1/chat/completions", "/v1/responses", "/v1/models", "/healthz", "/health", "/readyz",
+            "/metrics":
             return path
         default:
-            return path.hasPrefix("/v1/models/") ? "/v1/models/{id}" : "other"
+            if path.hasPrefix("/v1/models/") { return "/v1/models/{id}" }
+            if path.hasPrefix("/v1/responses/") { return path.hasSuffix("/input_items") ? "/v1/responses/{id}/input_items" : "/v1/responses/{id}" }
+            return "other"
         }
     }
 

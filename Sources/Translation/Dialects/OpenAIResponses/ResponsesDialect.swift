@@ -2,9 +2,9 @@ import ProxyModels
 
 /// The OpenAI Responses API: `POST /v1/responses`, and the stored responses under `/v1/responses/{id}`.
 ///
-/// A stored response (`store: true`, the default) is kept with the whole conversation that led to it, its
-/// input items and its output items (reasoning included), so `previous_response_id` continues it with one
-/// lookup, across restarts and reloads.
+/// A stored response (`store: true`, the default) is kept with its own input items, its output items (reasoning
+/// included) and the id of the response it continued, so `previous_response_id` rebuilds the conversation by
+/// following that chain, across restarts and reloads; each turn is stored once, not once per later turn.
 package struct ResponsesDialect: Dialect {
     package init() {}
 
@@ -33,16 +33,30 @@ package struct ResponsesDialect: Dialect {
         try ResponsesRequestDecoder.decode(body)
     }
 
+    /// The longest chain of stored responses `previous_response_id` follows.
+    static let maximumChain = 10_000
+
     /// Continues a stored conversation: its items come before this request's, and this request's instructions apply.
     package func prepare(_ request: ResponsesRequest, archive: any ReplyArchive) async throws(ProxyFailure) -> ResponsesRequest {
         guard let previous = request.previousResponseID else { return request }
-        guard let record = await archive.record(previous) else {
-            throw .invalidRequest(
-                "previous_response_id: no stored response \"\(previous)\": it does not exist, has expired or was deleted, or was created with store: false",
-                field: "previous_response_id")
+        var turns: [[JSONValue]] = []
+        var next: String? = previous
+        while let id = next {
+            guard turns.count < Self.maximumChain else {
+                throw .invalidRequest("previous_response_id: the conversation is longer than \(Self.maximumChain) stored responses", field: "previous_response_id")
+            }
+            guard let record = await archive.record(id) else {
+                throw .invalidRequest(
+                    id == previous
+                        ? "previous_response_id: no stored response \"\(id)\": it does not exist, has expired or was deleted, or was created with store: false"
+                        : "previous_response_id: the conversation's earlier response \"\(id)\" is no longer stored (expired or deleted)",
+                    field: "previous_response_id")
+            }
+            turns.append((record["input"]?.arrayValue ?? []) + (record["output"]?.arrayValue ?? []))
+            next = record["previous"]?.stringValue
         }
         var request = request
-        request.history = (record["input"]?.arrayValue ?? []) + (record["output"]?.arrayValue ?? [])
+        request.history = turns.reversed().flatMap { $0 }
         var decoder = ResponsesInputDecoder()
         do {
             try decoder.add(request.history, path: "previous_response_id")
@@ -89,7 +103,8 @@ package struct ResponsesDialect: Dialect {
         let response = (try? body(for: request, header: header, reply: reply))
             ?? Self.response(request, header: header, reply: reply, output: output, items: output.doneItems())
         let record: JSONValue = [
-            "response": response, "input": .array(request.history + request.input), "output": .array(output.doneItems(forStore: true)),
+            "response": response, "input": .array(request.input), "output": .array(output.doneItems(forStore: true)),
+            "previous": request.previousResponseID.map(JSONValue.string) ?? .null,
         ]
         await archive.keep(header.id, record)
     }
@@ -98,7 +113,8 @@ package struct ResponsesDialect: Dialect {
 
     static func status(of reply: ReplyAccumulator) -> ResponsesObject.Status {
         if reply.failure != nil || reply.interruption != nil { return .failed }
-        return reply.finish?.stopReason == .maxTokens ? .incomplete : .completed
+        guard let finish = reply.finish else { return .incomplete }
+        return finish.stopReason == .maxTokens ? .incomplete : .completed
     }
 
     static func response(_ request: ResponsesRequest, header: ReplyHeader, reply: ReplyAccumulator, output: ResponsesOutput, items: [JSONValue]) -> JSONValue {
