@@ -229,22 +229,22 @@ package enum OpenAIRequestDecoder {
         guard let name = function["name"]?.stringValue, !name.isEmpty else {
             throw .invalid("\(path).function.name", "must be a non-empty string")
         }
-        let input: JSONValue
-        switch function["arguments"] {
-        case nil, .null?: input = .object([])
-        case .string(let arguments)?:
-            if arguments.trimmingWhitespace().isEmpty {
-                input = .object([])
-            } else {
-                guard let parsed = try? JSONParser.parse(arguments), case .object = parsed else {
-                    throw .invalid("\(path).function.arguments", "must be a JSON object encoded as a string")
-                }
-                input = parsed
+        return .init(id: id, name: name, input: try decodeArguments(function["arguments"], path: "\(path).function.arguments"))
+    }
+
+    /// Function arguments: a JSON object encoded as a string (an object is taken as it is; empty is `{}`).
+    static func decodeArguments(_ value: JSONValue?, path: String) throws(RequestError) -> JSONValue {
+        switch value {
+        case nil, .null?: return .object([])
+        case .string(let text)?:
+            if text.trimmingWhitespace().isEmpty { return .object([]) }
+            guard let parsed = try? JSONParser.parse(text), case .object = parsed else {
+                throw .invalid(path, "must be a JSON object encoded as a string")
             }
-        case .object(let members)?: input = .object(members)
-        default: throw .invalid("\(path).function.arguments", "must be a JSON object encoded as a string")
+            return parsed
+        case .object(let members)?: return .object(members)
+        default: throw .invalid(path, "must be a JSON object encoded as a string")
         }
-        return .init(id: id, name: name, input: input)
     }
 
     // MARK: - Tools and options

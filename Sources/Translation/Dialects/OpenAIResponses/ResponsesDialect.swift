@@ -78,9 +78,7 @@ package struct ResponsesDialect: Dialect {
         let output = ResponsesOutput(request: request, responseID: header.id, reply: reply)
         var items = output.doneItems()
         let status = Self.status(of: reply)
-        if let schema = request.conversation.responseSchema, status == .completed,
-            !output.items.contains(where: { if case .message = $0.kind { false } else if case .reasoning = $0.kind { false } else { true } })
-        {
+        if let schema = request.conversation.responseSchema, status == .completed, !output.callsTools {
             switch StructuredOutput.conform(output.messageText, to: schema) {
             case .success(let json): items = Self.replacingText(of: items, with: json)
             case .failure(let violation): throw .schemaViolation(violation)

@@ -50,7 +50,7 @@ struct ResponsesInputDecoder {
             guard let name = item["name"]?.stringValue, !name.isEmpty else { throw .invalid("\(path).name", "must be a non-empty string") }
             let flatName = (item["namespace"]?.stringValue ?? "") + name
             calls[callID] = path
-            append(.toolUse(.init(id: callID, name: flatName, input: try Self.arguments(item["arguments"], path: "\(path).arguments"))), as: .assistant)
+            append(.toolUse(.init(id: callID, name: flatName, input: try OpenAIRequestDecoder.decodeArguments(item["arguments"], path: "\(path).arguments"))), as: .assistant)
         case "custom_tool_call":
             guard let callID = item["call_id"]?.stringValue, !callID.isEmpty else { throw .invalid("\(path).call_id", "must be a non-empty string") }
             guard let name = item["name"]?.stringValue, !name.isEmpty else { throw .invalid("\(path).name", "must be a non-empty string") }
@@ -80,7 +80,7 @@ struct ResponsesInputDecoder {
         guard let role = item["role"]?.stringValue else { throw .invalid("\(path).role", "field required") }
         switch role {
         case "system", "developer":
-            let text = try Self.text(item["content"], path: "\(path).content")
+            let text = try OpenAIRequestDecoder.decodeText(item["content"], path: "\(path).content")
             guard !text.isEmpty else { return }
             if messages.isEmpty {
                 leadingSystem.append(text)
@@ -90,7 +90,7 @@ struct ResponsesInputDecoder {
         case "user":
             for block in try Self.userContent(item["content"], path: "\(path).content") { append(block, as: .user) }
         case "assistant":
-            let text = try Self.text(item["content"], path: "\(path).content")
+            let text = try OpenAIRequestDecoder.decodeText(item["content"], path: "\(path).content")
             if !text.isEmpty { append(.text(text), as: .assistant) }
         default:
             throw .invalid("\(path).role", "must be one of user, assistant, system, developer; got \"\(role)\"")
@@ -115,21 +115,6 @@ struct ResponsesInputDecoder {
         return summaries.joined(separator: "\n\n")
     }
 
-    /// Function arguments: a JSON object encoded as a string (an object is taken as it is).
-    static func arguments(_ value: JSONValue?, path: String) throws(RequestError) -> JSONValue {
-        switch value {
-        case nil, .null?: return .object([])
-        case .string(let text)?:
-            if text.trimmingWhitespace().isEmpty { return .object([]) }
-            guard let parsed = try? JSONParser.parse(text), case .object = parsed else {
-                throw .invalid(path, "must be a JSON object encoded as a string")
-            }
-            return parsed
-        case .object(let members)?: return .object(members)
-        default: throw .invalid(path, "must be a JSON object encoded as a string")
-        }
-    }
-
     /// A tool's output: a string, or a list of `input_text` / `input_image` parts.
     static func outputParts(_ value: JSONValue?, path: String) throws(RequestError) -> [Conversation.ToolResultPart] {
         switch value {
@@ -144,25 +129,6 @@ struct ResponsesInputDecoder {
                 }
             }
         default: throw .invalid(path, "must be a string or an array of input_text and input_image parts")
-        }
-    }
-
-    /// Text-only content: a string, or `input_text` / `output_text` / `refusal` parts.
-    static func text(_ value: JSONValue?, path: String) throws(RequestError) -> String {
-        switch value {
-        case nil, .null?: return ""
-        case .string(let text)?: return text
-        case .array(let parts)?:
-            var texts: [String] = []
-            for (index, part) in parts.enumerated() {
-                guard case .object = part, let text = part["text"]?.stringValue ?? part["refusal"]?.stringValue else {
-                    throw .invalid("\(path).\(index)", "only text parts are allowed here")
-                }
-                texts.append(text)
-            }
-            return texts.joined(separator: "\n")
-        default:
-            throw .invalid(path, "must be a string or an array of content parts")
         }
     }
 

@@ -147,6 +147,16 @@ struct ResponsesOutput: Sendable {
         }
     }
 
+    /// The reply calls a tool (then it is not held to a structured-output schema).
+    var callsTools: Bool {
+        items.contains { item in
+            switch item.kind {
+            case .functionCall, .customToolCall: true
+            case .message, .reasoning: false
+            }
+        }
+    }
+
     /// The text of every message, for structured output.
     var messageText: String {
         items.compactMap { if case .message = $0.kind { $0.text } else { nil } }.joined()
