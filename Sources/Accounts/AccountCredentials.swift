@@ -11,7 +11,7 @@ package struct AccountCredentials: Sendable, Equatable {
     /// not mistaken for new credentials; the state store tags every `token` record with it.
     package var refreshTokenSource: String
     /// Organisation accounts only.
-    package var profileArn: String?
+    package var profileARN: String?
     /// Per-account upstream endpoint override.
     package var endpoint: String?
     /// Per-account HTTP proxy for its requests and its token refreshes (`nil`: `upstream.proxy`).
@@ -24,7 +24,7 @@ package struct AccountCredentials: Sendable, Equatable {
     package var tier: Int
 
     package init(
-        id: String, label: String, clientID: String, clientSecret: String, refreshToken: String, profileArn: String? = nil,
+        id: String, label: String, clientID: String, clientSecret: String, refreshToken: String, profileARN: String? = nil,
         endpoint: String? = nil, proxy: String? = nil, enabled: Bool = true, weight: Int = 1, tier: Int = 0,
         refreshTokenSource: String? = nil
     ) {
@@ -34,7 +34,7 @@ package struct AccountCredentials: Sendable, Equatable {
         self.clientSecret = clientSecret
         self.refreshToken = refreshToken
         self.refreshTokenSource = refreshTokenSource ?? RefreshTokenFingerprint.of(refreshToken)
-        self.profileArn = profileArn
+        self.profileARN = profileARN
         self.endpoint = endpoint
         self.proxy = proxy
         self.enabled = enabled
@@ -46,7 +46,7 @@ package struct AccountCredentials: Sendable, Equatable {
     /// clears `suspended`, `refresh_failed` and auto-disable).
     func authenticatesDifferently(from other: AccountCredentials) -> Bool {
         clientID != other.clientID || clientSecret != other.clientSecret || refreshTokenSource != other.refreshTokenSource
-            || profileArn != other.profileArn || endpoint != other.endpoint
+            || profileARN != other.profileARN || endpoint != other.endpoint
     }
 }
 

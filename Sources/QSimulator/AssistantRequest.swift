@@ -34,5 +34,5 @@ struct AssistantRequest: Sendable {
     /// ``SimulatorState/lastRequestBody``.
     var rejection: QServiceError?
     /// The top-level `profileArn`: failure directives may be limited to one account with it.
-    var profileArn: String? = nil
+    var profileARN: String? = nil
 }

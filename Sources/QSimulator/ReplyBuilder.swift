@@ -71,7 +71,7 @@ struct ReplyBuilder {
         for directive in directives {
             // `[[sim:throttle:profile/B]]` fails only requests whose profileArn ends with `profile/B`, so a
             // test can make one account of a pool fail and watch the proxy fail over to another.
-            if let scope = directive.argument, !scope.isEmpty, !(self.request.profileArn ?? "").hasSuffix(scope) { continue }
+            if let scope = directive.argument, !scope.isEmpty, !(self.request.profileARN ?? "").hasSuffix(scope) { continue }
             if let failure = Self.failure(named: directive.name) { return .failure(failure) }
         }
 

@@ -102,7 +102,7 @@ struct RequestValidator: Sendable {
             history: messages.dropLast().map(Self.priorMessage),
             modelID: modelID?.stringValue,
             rejection: rejection,
-            profileArn: body["profileArn"]?.stringValue
+            profileARN: body["profileArn"]?.stringValue
         )
     }
 

@@ -27,7 +27,7 @@ extension AmazonQClient {
     /// `profileArn` for organisation accounts and `nextToken` for further pages, answered by
     /// `{"models":[{"modelId","modelName",...}],"defaultModel":{...},"nextToken"}`. README "Model discovery".
     package func listAvailableModels(
-        endpoint: String, accessToken: String, profileArn: String?, logger: Logger
+        endpoint: String, accessToken: String, profileARN: String?, logger: Logger
     ) async throws(QUpstreamFailure) -> [UpstreamModel] {
         var models: [UpstreamModel] = []
         var nextToken: String?
@@ -38,7 +38,7 @@ extension AmazonQClient {
             let base = components.path.hasSuffix("/") ? components.path : components.path + "/"
             components.path = base + "ListAvailableModels"
             var query = [URLQueryItem(name: "origin", value: "AI_EDITOR"), URLQueryItem(name: "maxResults", value: "50")]
-            if let profileArn, !profileArn.isEmpty { query.append(URLQueryItem(name: "profileArn", value: profileArn)) }
+            if let profileARN, !profileARN.isEmpty { query.append(URLQueryItem(name: "profileArn", value: profileARN)) }
             if let nextToken { query.append(URLQueryItem(name: "nextToken", value: nextToken)) }
             components.queryItems = query
             guard let url = components.string else { throw QUpstreamFailure(kind: .badRequest, status: nil, name: "ListAvailableModels", reason: nil, message: "invalid endpoint \(endpoint)") }

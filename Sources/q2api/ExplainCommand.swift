@@ -48,7 +48,7 @@ struct ExplainCommand: ParsableCommand {
             let plan = try UpstreamRequestBuilder.build(
                 conversation, template: template,
                 options: .init(
-                    modelId: modelID, maximumInputTokens: contextTokens, currentTime: "Monday, 2026-01-19T16:50:51.123+00:00",
+                    modelID: modelID, maximumInputTokens: contextTokens, currentTime: "Monday, 2026-01-19T16:50:51.123+00:00",
                     makeID: {
                         counter += 1
                         return String(format: "00000000-0000-4000-8000-%012d", counter)

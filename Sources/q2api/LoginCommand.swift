@@ -31,7 +31,7 @@ struct LoginCommand: AsyncParsableCommand {
     var id: String?
 
     @Option(help: "The IAM Identity Center start URL (default: AWS Builder ID).")
-    var startUrl: String = OIDCClient.builderIDStartURL
+    var startURL: String = OIDCClient.builderIDStartURL
 
     @Option(help: "The AWS region of the OIDC service (default: upstream.oidc_endpoint of the config).")
     var region: String?
@@ -71,7 +71,7 @@ struct LoginCommand: AsyncParsableCommand {
         do {
             let registration = try await oidc.registerClient(endpoint: endpoint, logger: logger)
             let authorization = try await oidc.startDeviceAuthorization(
-                endpoint: endpoint, registration: registration, startURL: startUrl, logger: logger)
+                endpoint: endpoint, registration: registration, startURL: startURL, logger: logger)
             // Written straight to the descriptor: print() would sit in a buffer when stdout is a pipe.
             FileHandle.standardOutput.write(
                 Data(

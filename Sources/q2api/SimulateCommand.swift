@@ -12,7 +12,7 @@ struct SimulateCommand: AsyncParsableCommand {
 
     @Option(help: "Address to bind.") var host = "127.0.0.1"
     @Option(help: "Port to bind (0 picks a free one and prints it).") var port = 8999
-    @Option(help: "Accept only this OIDC client id.") var clientId: String?
+    @Option(help: "Accept only this OIDC client id.") var clientID: String?
     @Option(help: "Accept only this OIDC client secret.") var clientSecret: String?
     @Option(name: .customLong("refresh-token"), help: "A valid refresh token (repeatable); none = accept any.") var refreshTokens: [String] = []
     @Option(help: "Access token lifetime in seconds.") var tokenLifetime = 3600
@@ -43,7 +43,7 @@ struct SimulateCommand: AsyncParsableCommand {
             throw ValidationError("--device-interval, --device-code-lifetime and --auto-approve-device-after must not be negative")
         }
         var options = SimulatorOptions(
-            clientID: clientId, clientSecret: clientSecret, refreshTokens: refreshTokens, accessTokenLifetime: tokenLifetime,
+            clientID: clientID, clientSecret: clientSecret, refreshTokens: refreshTokens, accessTokenLifetime: tokenLifetime,
             rotateRefreshTokens: rotateRefreshTokens, frameDelay: .milliseconds(frameDelayMs), defaultReply: defaultReply,
             writes: writePattern, deviceInterval: deviceInterval, deviceCodeLifetime: deviceCodeLifetime, autoApproveDeviceAfterPolls: autoApproveDeviceAfter,
             enforceSlowDown: !noSlowDown, tokenDelay: .milliseconds(max(0, tokenDelayMs)))

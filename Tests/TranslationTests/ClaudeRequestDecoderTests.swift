@@ -30,7 +30,7 @@ struct ClaudeRequestDecoderTests {
         #expect(conversation.thinking == .enabled(budgetTokens: 4096))
         #expect(conversation.stream)
         #expect(conversation.messages[1].content == [.thinking("hmm"), .toolUse(.init(id: "t1", name: "Bash", input: ["command": "ls"]))])
-        #expect(conversation.messages[2].content == [.toolResult(.init(toolUseId: "t1", content: [.text("a.txt")], isError: true))])
+        #expect(conversation.messages[2].content == [.toolResult(.init(toolUseID: "t1", content: [.text("a.txt")], isError: true))])
     }
 
     @Test("malformed requests name the field", arguments: [

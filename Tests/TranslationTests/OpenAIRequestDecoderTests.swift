@@ -56,8 +56,8 @@ struct OpenAIRequestDecoderTests {
                 == .init(
                     role: .user,
                     content: [
-                        .toolResult(.init(toolUseId: "call_1", content: [.text("18C")], isError: false)),
-                        .toolResult(.init(toolUseId: "call_2", content: [.text("21C")], isError: false)),
+                        .toolResult(.init(toolUseID: "call_1", content: [.text("18C")], isError: false)),
+                        .toolResult(.init(toolUseID: "call_2", content: [.text("21C")], isError: false)),
                     ]))
         #expect(conversation.messages[3] == .init(role: .user, content: [.text("Thanks")]))
     }
@@ -105,7 +105,7 @@ struct OpenAIRequestDecoderTests {
         let request = try decode(
             #"{"model":"m","messages":[{"role":"user","content":"x"},{"role":"assistant","content":"Checking.","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":""}}]},{"role":"tool","tool_call_id":"c","content":""}]}"#)
         #expect(request.conversation.messages[1].content == [.text("Checking."), .toolUse(.init(id: "c", name: "f", input: [:]))])
-        #expect(request.conversation.messages[2].content == [.toolResult(.init(toolUseId: "c", content: [], isError: false))])
+        #expect(request.conversation.messages[2].content == [.toolResult(.init(toolUseID: "c", content: [], isError: false))])
     }
 
     @Test("malformed or unsupported requests name the field", arguments: [

@@ -25,7 +25,7 @@ struct ReplyTranslatorTests {
     @Test("the text sample gives the exact Claude event sequence")
     func textSample() {
         let result = translate([
-            .initialResponse(conversationId: "c"), .text("Hello"), .text("! 你好，"), .text("how can I help"), .text(" you today? 🙂"), .ignored("messageMetadataEvent"),
+            .initialResponse(conversationID: "c"), .text("Hello"), .text("! 你好，"), .text("how can I help"), .text(" you today? 🙂"), .ignored("messageMetadataEvent"),
         ])
         #expect(
             result.names == [
@@ -41,7 +41,7 @@ struct ReplyTranslatorTests {
         let id1 = "tooluse_Q1a2B3c4D5e6F7g8H9i0Jk"
         let id2 = "tooluse_Zz9Yy8Xx7Ww6Vv5Uu4Tt3Ss"
         let result = translate([
-            .initialResponse(conversationId: "c"), .text("I'll check the weather"), .text(" for you."),
+            .initialResponse(conversationID: "c"), .text("I'll check the weather"), .text(" for you."),
             .toolUse(id: id1, name: "get_weather", input: nil, stop: false),
             .toolUse(id: id1, name: "get_weather", input: "{\"location\": \"Par", stop: false),
             .toolUse(id: id1, name: "get_weather", input: "is\", \"unit\": \"cel", stop: false),

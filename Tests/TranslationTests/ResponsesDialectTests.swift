@@ -60,9 +60,9 @@ struct ResponsesDialectTests {
             ])
         #expect(
             messages[2].content == [
-                .toolResult(.init(toolUseId: "call_1", content: [.text("sunny")], isError: false)),
-                .toolResult(.init(toolUseId: "call_2", content: [.text("doc")], isError: false)),
-                .toolResult(.init(toolUseId: "call_3", content: [.text("Done")], isError: false)),
+                .toolResult(.init(toolUseID: "call_1", content: [.text("sunny")], isError: false)),
+                .toolResult(.init(toolUseID: "call_2", content: [.text("doc")], isError: false)),
+                .toolResult(.init(toolUseID: "call_3", content: [.text("Done")], isError: false)),
             ])
     }
 

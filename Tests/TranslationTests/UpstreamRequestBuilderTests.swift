@@ -11,7 +11,7 @@ func plan(_ request: String, template: RequestTemplate = .builtIn, maximumInputT
     return try UpstreamRequestBuilder.build(
         conversation, template: template,
         options: .init(
-            modelId: "claude-sonnet-4.5", maximumInputTokens: maximumInputTokens, currentTime: "Monday, 2026-01-19T16:50:51.123+00:00",
+            modelID: "claude-sonnet-4.5", maximumInputTokens: maximumInputTokens, currentTime: "Monday, 2026-01-19T16:50:51.123+00:00",
             makeID: {
                 counter += 1
                 return "00000000-0000-4000-8000-" + String(repeating: "0", count: 12 - String(counter).count) + String(counter)

@@ -236,7 +236,7 @@ struct PlanInput: Sendable {
         let plan = try UpstreamRequestBuilder.build(
             conversation,
             options: .init(
-                modelId: "claude-sonnet-4.5", currentTime: "2026-11-22T06:36:00Z",
+                modelID: "claude-sonnet-4.5", currentTime: "2026-11-22T06:36:00Z",
                 makeID: { "5d8f1f5e-6c1b-4b8e-9a51-0c2f6a3d7e90" }
             )
         )

@@ -46,7 +46,7 @@ package struct AccountRoster: Sendable {
             let chain = effectiveRefreshToken(yamlToken: account.refreshToken, snapshot: snapshot)
             let credentials = AccountCredentials(
                 id: account.id, label: account.label, clientID: account.clientID.value, clientSecret: account.clientSecret.value,
-                refreshToken: chain.refreshToken.value, profileArn: account.profileARN,
+                refreshToken: chain.refreshToken.value, profileARN: account.profileARN,
                 endpoint: account.effectiveEndpoint?.absoluteString, proxy: account.proxy?.absoluteString, enabled: account.enabled,
                 weight: account.weight, tier: account.tier, refreshTokenSource: chain.source)
             members.append(Self.member(credentials, source: .yaml, chain: chain, snapshot: snapshot, now: now))
@@ -57,7 +57,7 @@ package struct AccountRoster: Sendable {
             let endpoint = record.endpoint ?? record.region.map { "https://q.\($0).amazonaws.com/" }
             let credentials = AccountCredentials(
                 id: id, label: record.label.isEmpty ? id : record.label, clientID: record.clientID.value,
-                clientSecret: record.clientSecret.value, refreshToken: chain.refreshToken.value, profileArn: record.profileARN,
+                clientSecret: record.clientSecret.value, refreshToken: chain.refreshToken.value, profileARN: record.profileARN,
                 endpoint: endpoint, enabled: record.enabled, weight: max(1, record.weight), refreshTokenSource: chain.source)
             members.append(Self.member(credentials, source: .state, chain: chain, snapshot: snapshot, now: now))
         }

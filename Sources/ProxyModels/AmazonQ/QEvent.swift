@@ -1,7 +1,7 @@
 /// One event of an Amazon Q reply stream, decoded from an event-stream frame (AMAZON_Q.md §5).
 package enum QEvent: Sendable, Equatable {
     /// The first frame; carries the conversation id.
-    case initialResponse(conversationId: String?)
+    case initialResponse(conversationID: String?)
     /// A text delta (`assistantResponseEvent`, `codeEvent`).
     case text(String)
     /// A tool-use fragment: the first has no input, the last has `stop: true`.
@@ -43,7 +43,7 @@ extension QEvent {
         if let inner = payload[eventType], case .object = inner { payload = inner }
         switch eventType {
         case "initial-response":
-            return .initialResponse(conversationId: payload["conversationId"]?.stringValue)
+            return .initialResponse(conversationID: payload["conversationId"]?.stringValue)
         case "assistantResponseEvent", "codeEvent":
             return .text(payload["content"]?.stringValue ?? "")
         case "toolUseEvent":

@@ -66,7 +66,7 @@ struct AccountsAdminController: Sendable {
         // Validate by a refresh before anything is saved: bad credentials never become an account.
         let credentials = AccountCredentials(
             id: id, label: label.isEmpty ? id : label, clientID: clientID, clientSecret: clientSecret, refreshToken: refreshToken,
-            profileArn: profileARN)
+            profileARN: profileARN)
         let token: RefreshedToken
         do {
             token = try await refresher(credentials)

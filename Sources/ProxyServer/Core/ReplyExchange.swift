@@ -53,7 +53,7 @@ struct ReplyExchange: Sendable {
             plan = try UpstreamRequestBuilder.build(
                 conversation, template: settings.template,
                 options: .init(
-                    modelId: model.upstreamID, maximumInputTokens: settings.maxInputTokens, currentTime: RequestReading.currentTimeText(),
+                    modelID: model.upstreamID, maximumInputTokens: settings.maxInputTokens, currentTime: RequestReading.currentTimeText(),
                     makeID: { UUIDText.make() }))
         } catch {
             throw fail(ProxyFailure(requestError: error))

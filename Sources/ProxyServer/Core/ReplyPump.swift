@@ -95,7 +95,7 @@ package struct ReplyPump: Sendable {
             }
 
             // Organisation accounts name their profile in the body (AMAZON_Q.md §1.3); the others share one serialisation.
-            let accountBody = account.profileArn.map { plan.body.setting("profileArn", to: .string($0)).jsonBytes } ?? body()
+            let accountBody = account.profileARN.map { plan.body.setting("profileArn", to: .string($0)).jsonBytes } ?? body()
             var reply: AmazonQClient.Reply
             do {
                 reply = try await send(account: account, token: token, body: accountBody, logger: accountLogger)
@@ -217,7 +217,7 @@ package struct ReplyPump: Sendable {
 
     /// An account for the next attempt: first among those not known to lack the model (model discovery), then any.
     private func checkoutPreferringModel(tried: Set<String>) -> CheckoutDecision {
-        let lacking = runtime.modelCatalog.accountsLacking(plan.modelId)
+        let lacking = runtime.modelCatalog.accountsLacking(plan.modelID)
         if !lacking.isEmpty, case .account(let account) = runtime.pool.checkout(sessionKey: sessionKey, excluding: tried.union(lacking)) {
             return .account(account)
         }

@@ -64,7 +64,7 @@ package enum ContextEditor {
         for index in edited.indices {
             edited[index].content = edited[index].content.map { block in
                 switch block {
-                case .toolResult(var result) where cleared.contains(result.toolUseId):
+                case .toolResult(var result) where cleared.contains(result.toolUseID):
                     let before = TokenEstimator.tokens(in: UpstreamRequestBuilder.resultText(result))
                     result.content = [.text(clearedToolResult)]
                     tokens += max(0, before - TokenEstimator.tokens(in: clearedToolResult))

@@ -171,12 +171,12 @@ package struct Conversation: Sendable, Equatable {
     }
 
     package struct ToolResult: Sendable, Equatable {
-        package var toolUseId: String
+        package var toolUseID: String
         package var content: [ToolResultPart]
         package var isError: Bool
 
-        package init(toolUseId: String, content: [ToolResultPart], isError: Bool) {
-            self.toolUseId = toolUseId
+        package init(toolUseID: String, content: [ToolResultPart], isError: Bool) {
+            self.toolUseID = toolUseID
             self.content = content
             self.isError = isError
         }

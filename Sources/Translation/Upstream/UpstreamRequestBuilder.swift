@@ -3,9 +3,9 @@ import ProxyModels
 /// What the payload builder needs besides the conversation.
 package struct UpstreamRequestOptions {
     /// The upstream model id (already resolved from the client's name).
-    package var modelId: String
+    package var modelID: String
     /// Organisation accounts only; `nil` leaves `profileArn` out.
-    package var profileArn: String?
+    package var profileARN: String?
     /// Estimated input tokens above this are refused with Claude's "prompt is too long" wording.
     package var maximumInputTokens: Int
     /// The text of `{{time}}` (injected so golden files are stable).
@@ -13,9 +13,9 @@ package struct UpstreamRequestOptions {
     /// A fresh UUID per call (injected so golden files are stable).
     package var makeID: () -> String
 
-    package init(modelId: String, profileArn: String? = nil, maximumInputTokens: Int = 200_000, currentTime: String, makeID: @escaping () -> String) {
-        self.modelId = modelId
-        self.profileArn = profileArn
+    package init(modelID: String, profileARN: String? = nil, maximumInputTokens: Int = 200_000, currentTime: String, makeID: @escaping () -> String) {
+        self.modelID = modelID
+        self.profileARN = profileARN
         self.maximumInputTokens = maximumInputTokens
         self.currentTime = currentTime
         self.makeID = makeID
@@ -34,7 +34,7 @@ package struct UpstreamRequestPlan: Sendable {
     /// Claude `context_management.applied_edits`: what `ContextEditor` cleared from the history.
     package var appliedEdits: [JSONValue] = []
     /// The upstream model id the body names.
-    package var modelId = ""
+    package var modelID = ""
 }
 
 /// Turns a `Conversation` into an Amazon Q `GenerateAssistantResponse` body, repairing every
@@ -322,7 +322,7 @@ package enum UpstreamRequestBuilder {
                 "content": .string(content),
                 "tools": toolSpecs.isEmpty ? nil : .array(toolSpecs),
                 "tool_results": parts.results.isEmpty ? nil : .array(parts.results),
-                "model_id": .string(options.modelId),
+                "model_id": .string(options.modelID),
                 "images": parts.images.isEmpty ? nil : .array(parts.images),
             ])
         let body = template.render(
@@ -331,12 +331,12 @@ package enum UpstreamRequestBuilder {
                 "conversation_id": .string(options.makeID()),
                 "history": history.isEmpty ? nil : .array(history),
                 "current_message": currentMessage,
-                "profile_arn": options.profileArn.flatMap { $0.isEmpty ? nil : .string($0) },
-                "model_id": .string(options.modelId),
+                "profile_arn": options.profileARN.flatMap { $0.isEmpty ? nil : .string($0) },
+                "model_id": .string(options.modelID),
             ])
         return UpstreamRequestPlan(
             body: body, repairs: repairs, toolNames: names, inputTokens: inputTokens, thinkingRequested: thinkingRequested,
-            appliedEdits: appliedEdits, modelId: options.modelId)
+            appliedEdits: appliedEdits, modelID: options.modelID)
     }
 
     // MARK: - Steps
@@ -376,18 +376,18 @@ package enum UpstreamRequestBuilder {
                         others.append(block)
                         continue
                     }
-                    if expectedIDs.contains(result.toolUseId) {
-                        if var existing = results[result.toolUseId] {
+                    if expectedIDs.contains(result.toolUseID) {
+                        if var existing = results[result.toolUseID] {
                             existing.content += result.content
                             existing.isError = existing.isError || result.isError
-                            results[result.toolUseId] = existing
-                            repairs.append("merged duplicate results for tool use \(result.toolUseId)")
+                            results[result.toolUseID] = existing
+                            repairs.append("merged duplicate results for tool use \(result.toolUseID)")
                         } else {
-                            results[result.toolUseId] = result
+                            results[result.toolUseID] = result
                         }
                     } else {
-                        others.append(.text("Tool result for \(result.toolUseId):\n" + resultText(result)))
-                        repairs.append("turned the result for unknown tool use \(result.toolUseId) into text")
+                        others.append(.text("Tool result for \(result.toolUseID):\n" + resultText(result)))
+                        repairs.append("turned the result for unknown tool use \(result.toolUseID) into text")
                     }
                 }
                 var ordered: [Conversation.ContentBlock] = []
@@ -395,7 +395,7 @@ package enum UpstreamRequestBuilder {
                     if let result = results[use.id] {
                         ordered.append(.toolResult(result))
                     } else {
-                        ordered.append(.toolResult(.init(toolUseId: use.id, content: [.text(missingResult)], isError: true)))
+                        ordered.append(.toolResult(.init(toolUseID: use.id, content: [.text(missingResult)], isError: true)))
                         repairs.append("added a result for tool use \(use.id), which had none")
                     }
                 }
@@ -502,7 +502,7 @@ package enum UpstreamRequestBuilder {
                 }
                 results.append(
                     [
-                        "toolUseId": .string(result.toolUseId), "content": .array(content),
+                        "toolUseId": .string(result.toolUseID), "content": .array(content),
                         "status": .string(result.isError ? "error" : "success"),
                     ])
             case .toolChange(let change):

@@ -123,7 +123,7 @@ enum ClaudeContentDecoder {
             var isError = block["is_error"]?.boolValue ?? false
             if block["status"]?.stringValue == "error" { isError = true }
             let parts = try decodeToolResultContent(block["content"], path: "\(path).content")
-            return [.toolResult(.init(toolUseId: id, content: parts, isError: isError))]
+            return [.toolResult(.init(toolUseID: id, content: parts, isError: isError))]
         case _ where serverToolResultTypes.contains(type):
             let id = block["tool_use_id"]?.stringValue ?? ""
             return [.text("[\(type) for \(id): \((block["content"] ?? .null).jsonString)]")]

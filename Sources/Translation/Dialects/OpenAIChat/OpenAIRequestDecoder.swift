@@ -57,7 +57,7 @@ package enum OpenAIRequestDecoder {
                     throw .invalid("\(path).tool_call_id", "must be a non-empty string")
                 }
                 let text = try decodeText(raw["content"], path: "\(path).content")
-                let result = Conversation.ContentBlock.toolResult(.init(toolUseId: id, content: text.isEmpty ? [] : [.text(text)], isError: false))
+                let result = Conversation.ContentBlock.toolResult(.init(toolUseID: id, content: text.isEmpty ? [] : [.text(text)], isError: false))
                 // Consecutive tool messages answer one assistant turn: they form one user turn.
                 if lastWasTool, let last = messages.indices.last {
                     messages[last].content.append(result)

@@ -61,7 +61,7 @@ struct ResponsesInputDecoder {
             guard let callID = item["call_id"]?.stringValue, !callID.isEmpty else { throw .invalid("\(path).call_id", "must be a non-empty string") }
             let parts = try Self.outputParts(item["output"], path: "\(path).output")
             outputs.append((callID, path))
-            append(.toolResult(.init(toolUseId: callID, content: parts, isError: false)), as: .user)
+            append(.toolResult(.init(toolUseID: callID, content: parts, isError: false)), as: .user)
         case "web_search_call":
             // Searches run by OpenAI in an earlier turn (Codex replays them): what was searched, as a note.
             let action = item["action"]
