@@ -31,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.0.0"..<"5.0.0"),
     ],
     targets: [
         // AWS event-stream framing: pure codec over ByteBuffer, no I/O.
@@ -60,7 +61,8 @@ let package = Package(
         .target(
             name: "Accounts",
             dependencies: [
-                "ProxyConfig",
+                "ProxyConfig", "ProxyModels",
+                .product(name: "Crypto", package: "swift-crypto"),  // refresh-token fingerprints in the state files
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import ProxyConfig
 
@@ -50,7 +51,8 @@ package enum RefreshTokenFingerprint {
     /// `sha256:` and the first 16 hex digits (64 bits) of the token's SHA-256: enough to tell tokens apart, too
     /// short to be useful to anyone reading the file.
     package static func of(_ refreshToken: String) -> String {
-        "sha256:" + SHA256.hexDigest(refreshToken.utf8).prefix(16)
+        let digest = SHA256.hash(data: Array(refreshToken.utf8))
+        return "sha256:" + digest.prefix(8).map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
     }
 
     /// The fingerprint of a configured token.

@@ -1,5 +1,5 @@
-import Foundation
 import ProxyConfig
+import ProxyModels
 
 // MARK: - Writing
 
@@ -7,97 +7,44 @@ extension StateRecord {
     /// The record as one line of JSON, without the trailing newline.
     ///
     /// Members are written in a fixed order (`ts`, `type`, then the record's fields) so that `tail` output reads
-    /// well; absent optionals are left out.
+    /// well; absent optionals are left out. The escaping is the one every reply uses (``JSONWriter``).
     package func jsonLine() -> [UInt8] {
-        var writer = LineWriter()
-        writer.string("ts", StateTimestamp.format(timestamp))
-        writer.string("type", type)
+        var members: [JSONMember] = [
+            JSONMember("ts", .string(StateTimestamp.format(timestamp))), JSONMember("type", .string(type)),
+        ]
+        func add(_ key: String, _ value: JSONValue?) {
+            if let value { members.append(JSONMember(key, value)) }
+        }
         switch self {
         case .token(let record):
-            writer.string("refresh_token", record.refreshToken.value)
-            writer.string("access_token", record.accessToken.value)
-            writer.string("expires_at", StateTimestamp.format(record.expiresAt))
-            writer.string("source", record.source)
+            add("refresh_token", .string(record.refreshToken.value))
+            add("access_token", .string(record.accessToken.value))
+            add("expires_at", .string(StateTimestamp.format(record.expiresAt)))
+            add("source", .string(record.source))
         case .status(let record):
-            writer.string("state", record.state)
-            if let reason = record.reason { writer.string("reason", reason) }
-            writer.string("by", record.by.rawValue)
-            if let source = record.source { writer.string("source", source) }
+            add("state", .string(record.state))
+            add("reason", record.reason.map(JSONValue.string))
+            add("by", .string(record.by.rawValue))
+            add("source", record.source.map(JSONValue.string))
         case .stats(let record):
-            writer.integer("successes", record.counters.successes)
-            writer.integer("failures", record.counters.failures)
-            writer.integer("input_tokens", record.counters.inputTokens)
-            writer.integer("output_tokens", record.counters.outputTokens)
+            add("successes", .int(record.counters.successes))
+            add("failures", .int(record.counters.failures))
+            add("input_tokens", .int(record.counters.inputTokens))
+            add("output_tokens", .int(record.counters.outputTokens))
         case .account(let record):
-            writer.string("label", record.label)
-            writer.string("client_id", record.clientID.value)
-            writer.string("client_secret", record.clientSecret.value)
-            writer.string("refresh_token", record.refreshToken.value)
-            if let arn = record.profileARN { writer.string("profile_arn", arn) } else { writer.null("profile_arn") }
-            writer.boolean("enabled", record.enabled)
-            writer.integer("weight", record.weight)
-            if let region = record.region { writer.string("region", region) }
-            if let endpoint = record.endpoint { writer.string("endpoint", endpoint) }
+            add("label", .string(record.label))
+            add("client_id", .string(record.clientID.value))
+            add("client_secret", .string(record.clientSecret.value))
+            add("refresh_token", .string(record.refreshToken.value))
+            add("profile_arn", record.profileARN.map(JSONValue.string) ?? .null)
+            add("enabled", .bool(record.enabled))
+            add("weight", .int(record.weight))
+            add("region", record.region.map(JSONValue.string))
+            add("endpoint", record.endpoint.map(JSONValue.string))
         }
-        return writer.finish()
-    }
-}
-
-/// Writes one flat JSON object with members in call order.
-private struct LineWriter {
-    private var bytes: [UInt8] = [UInt8(ascii: "{")]
-    private var first = true
-
-    mutating func string(_ key: String, _ value: String) {
-        self.key(key)
-        Self.quote(value, into: &bytes)
-    }
-
-    mutating func integer(_ key: String, _ value: Int) {
-        self.key(key)
-        bytes.append(contentsOf: String(value).utf8)
-    }
-
-    mutating func boolean(_ key: String, _ value: Bool) {
-        self.key(key)
-        bytes.append(contentsOf: (value ? "true" : "false").utf8)
-    }
-
-    mutating func null(_ key: String) {
-        self.key(key)
-        bytes.append(contentsOf: "null".utf8)
-    }
-
-    mutating func finish() -> [UInt8] {
-        bytes.append(UInt8(ascii: "}"))
+        var bytes: [UInt8] = []
+        JSONWriter.write(.object(members), into: &bytes)
         return bytes
-    }
-
-    private mutating func key(_ key: String) {
-        if !first { bytes.append(UInt8(ascii: ",")) }
-        first = false
-        Self.quote(key, into: &bytes)
-        bytes.append(UInt8(ascii: ":"))
-    }
-
-    private static func quote(_ text: String, into bytes: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
-        bytes.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): bytes.append(contentsOf: #"\""#.utf8)
-            case UInt8(ascii: "\\"): bytes.append(contentsOf: #"\\"#.utf8)
-            case UInt8(ascii: "\n"): bytes.append(contentsOf: #"\n"#.utf8)
-            case UInt8(ascii: "\r"): bytes.append(contentsOf: #"\r"#.utf8)
-            case UInt8(ascii: "\t"): bytes.append(contentsOf: #"\t"#.utf8)
-            case 0..<0x20:
-                bytes.append(contentsOf: #"\u00"#.utf8)
-                bytes.append(hex[Int(byte >> 4)])
-                bytes.append(hex[Int(byte & 0x0f)])
-            default: bytes.append(byte)
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
     }
 }
 
@@ -129,105 +76,97 @@ extension StateRecord {
     }
 
     static func decodeLine(_ line: some Collection<UInt8>) throws(StateRecordDecodingError) -> DecodedLine {
-        let data = Data(line)
-        let decoder = JSONDecoder()
-        let header: Header
+        let object: JSONValue
         do {
-            header = try decoder.decode(Header.self, from: data)
+            object = try JSONParser.parse(Array(line))
         } catch {
             throw StateRecordDecodingError(description: "not a JSON object with string \"ts\" and \"type\"")
         }
-        guard let timestamp = StateTimestamp.parse(header.ts) else {
+        guard case .object = object, let ts = object["ts"]?.stringValue, let type = object["type"]?.stringValue else {
+            throw StateRecordDecodingError(description: "not a JSON object with string \"ts\" and \"type\"")
+        }
+        guard let timestamp = StateTimestamp.parse(ts) else {
             throw StateRecordDecodingError(description: "\"ts\" is not an ISO-8601 timestamp")
         }
-        guard ["token", "status", "stats", "account"].contains(header.type) else { return .unknown(type: header.type) }
-        let body: Body
-        do {
-            body = try decoder.decode(Body.self, from: data)
-        } catch {
-            throw StateRecordDecodingError(description: "a \(header.type) record member has the wrong type")
-        }
+        guard ["token", "status", "stats", "account"].contains(type) else { return .unknown(type: type) }
+        let body = Members(object: object, type: type)
         func required<T>(_ value: T?, _ name: String) throws(StateRecordDecodingError) -> T {
             guard let value else {
-                throw StateRecordDecodingError(description: "\(header.type) record without \"\(name)\"")
+                throw StateRecordDecodingError(description: "\(type) record without \"\(name)\"")
             }
             return value
         }
         let record: StateRecord
-        switch header.type {
+        switch type {
         case "token":
-            let expiresText = try required(body.expires_at, "expires_at")
+            let expiresText = try required(body.string("expires_at"), "expires_at")
             guard let expiresAt = StateTimestamp.parse(expiresText) else {
                 throw StateRecordDecodingError(description: "\"expires_at\" is not an ISO-8601 timestamp")
             }
             record = .token(
                 TokenRecord(
                     timestamp: timestamp,
-                    refreshToken: Secret(try required(body.refresh_token, "refresh_token")),
-                    accessToken: Secret(try required(body.access_token, "access_token")),
+                    refreshToken: Secret(try required(body.string("refresh_token"), "refresh_token")),
+                    accessToken: Secret(try required(body.string("access_token"), "access_token")),
                     expiresAt: expiresAt,
-                    source: try required(body.source, "source")))
+                    source: try required(body.string("source"), "source")))
         case "status":
             record = .status(
                 StatusRecord(
                     timestamp: timestamp,
-                    state: try required(body.state, "state"),
-                    reason: body.reason,
-                    by: StatusActor(rawValue: body.by ?? StatusActor.operator.rawValue),
-                    source: body.source))
+                    state: try required(body.string("state"), "state"),
+                    reason: try body.string("reason"),
+                    by: StatusActor(rawValue: try body.string("by") ?? StatusActor.operator.rawValue),
+                    source: try body.string("source")))
         case "stats":
             record = .stats(
                 StatsRecord(
                     timestamp: timestamp,
                     counters: StatsCounters(
-                        successes: body.successes ?? 0,
-                        failures: body.failures ?? 0,
-                        inputTokens: body.input_tokens ?? 0,
-                        outputTokens: body.output_tokens ?? 0)))
+                        successes: try body.integer("successes") ?? 0,
+                        failures: try body.integer("failures") ?? 0,
+                        inputTokens: try body.integer("input_tokens") ?? 0,
+                        outputTokens: try body.integer("output_tokens") ?? 0)))
         default:
             record = .account(
                 AccountRecord(
                     timestamp: timestamp,
-                    label: body.label ?? "",
-                    clientID: Secret(try required(body.client_id, "client_id")),
-                    clientSecret: Secret(try required(body.client_secret, "client_secret")),
-                    refreshToken: Secret(try required(body.refresh_token, "refresh_token")),
-                    profileARN: body.profile_arn.flatMap { $0.isEmpty ? nil : $0 },
-                    enabled: body.enabled ?? true,
-                    weight: body.weight ?? 1,
-                    region: body.region.flatMap { $0.isEmpty ? nil : $0 },
-                    endpoint: body.endpoint.flatMap { $0.isEmpty ? nil : $0 }))
+                    label: try body.string("label") ?? "",
+                    clientID: Secret(try required(body.string("client_id"), "client_id")),
+                    clientSecret: Secret(try required(body.string("client_secret"), "client_secret")),
+                    refreshToken: Secret(try required(body.string("refresh_token"), "refresh_token")),
+                    profileARN: try body.string("profile_arn").flatMap { $0.isEmpty ? nil : $0 },
+                    enabled: try body.boolean("enabled") ?? true,
+                    weight: try body.integer("weight") ?? 1,
+                    region: try body.string("region").flatMap { $0.isEmpty ? nil : $0 },
+                    endpoint: try body.string("endpoint").flatMap { $0.isEmpty ? nil : $0 }))
         }
         return .record(record)
     }
 
-    /// The members every line has; decoded first, so that an unknown type is skipped whatever its other members.
-    private struct Header: Decodable {
-        var ts: String
+    /// A record's members, typed: absent and `null` read as `nil`; any other type is an error that names no value.
+    private struct Members {
+        var object: JSONValue
         var type: String
-    }
 
-    /// Every member of every known type, all optional; the switch above checks what each type requires.
-    private struct Body: Decodable {
-        // swift-format-ignore: AlwaysUseLowerCamelCase
-        var refresh_token: String?
-        var access_token: String?
-        var expires_at: String?
-        var source: String?
-        var state: String?
-        var reason: String?
-        var by: String?
-        var successes: Int?
-        var failures: Int?
-        var input_tokens: Int?
-        var output_tokens: Int?
-        var label: String?
-        var client_id: String?
-        var client_secret: String?
-        var profile_arn: String?
-        var enabled: Bool?
-        var weight: Int?
-        var region: String?
-        var endpoint: String?
+        func string(_ key: String) throws(StateRecordDecodingError) -> String? {
+            try read(key) { $0.stringValue }
+        }
+
+        func integer(_ key: String) throws(StateRecordDecodingError) -> Int? {
+            try read(key) { $0.intValue }
+        }
+
+        func boolean(_ key: String) throws(StateRecordDecodingError) -> Bool? {
+            try read(key) { $0.boolValue }
+        }
+
+        private func read<T>(_ key: String, _ cast: (JSONValue) -> T?) throws(StateRecordDecodingError) -> T? {
+            guard let value = object[key], !value.isNull else { return nil }
+            guard let typed = cast(value) else {
+                throw StateRecordDecodingError(description: "a \(type) record member has the wrong type")
+            }
+            return typed
+        }
     }
 }
