@@ -12,8 +12,6 @@ package struct ProxyRequestContext: RequestContext {
     package var errorShape: any FailureShape = ClaudeFailureShape()
     /// The dialect's name, for the access log (`claude`, `openai`, `responses`, `admin`).
     package var dialectName = "claude"
-    /// What the request did, for the access log and the request metrics (filled by the exchange and the pump).
-    package var accessLog = AccessLogRecorder()
     /// The request presented an admin key (`admin_keys`).
     package var isAdmin = false
     /// Which admin key, as `admin-key-N` (its position in `admin_keys`), for the audit log; never the key.

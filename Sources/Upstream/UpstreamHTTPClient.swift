@@ -71,10 +71,3 @@ package struct UpstreamConfigurationError: Error, Sendable, CustomStringConverti
     package var message: String
     package var description: String { message }
 }
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
-}

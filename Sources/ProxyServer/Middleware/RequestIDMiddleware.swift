@@ -23,8 +23,9 @@ package struct RequestIDMiddleware: RouterMiddleware {
         var context = context
         context.requestID = RequestReading.newID("req_")
         (context.dialectName, context.errorShape) = Self.dialect(of: request)
+        // What the request did, for the access log and the request metrics: filled by the exchange and the pump,
+        // which reach it as a task local.
         let recorder = AccessLogRecorder()
-        context.accessLog = recorder
         var response: Response
         do {
             response = try await AccessLogRecorder.$current.withValue(recorder) { try await next(request, context) }
