@@ -29,6 +29,8 @@ package final class ProxyRuntime: Sendable {
     package let notifier: SystemdNotifier
     /// The models the accounts reported (`ListAvailableModels`); see ``ModelDiscovery``.
     package let modelCatalog = ModelCatalog()
+    /// What to cancel when a client hangs up, by connection (filled by streams, run by each connection's handler).
+    package let hangups = ConnectionHangups()
     /// The replies being written, for a shutdown that must end them with an error event.
     package let openReplies = OpenReplies()
     /// Replies kept beyond their request (OpenAI Responses `store`), in the state directory when there is one.

@@ -77,7 +77,7 @@ struct ReplyExchange: Sendable {
         // reply event is awaited or when the response never gets to be written: the registration lives until the
         // reply's end (`finishReply`) or the connection's.
         let hangup = routing.connection.map { connection in
-            ConnectionHangups.shared.onHangup(of: connection) {
+            runtime.hangups.onHangup(of: connection) {
                 task.cancel()
                 channel.close()
             }
@@ -86,13 +86,13 @@ struct ReplyExchange: Sendable {
         // The first message decides the status: a failure before any content is a real HTTP error.
         guard let first = await channel.next() else {
             runtime.openReplies.remove(channel)
-            hangup.map(ConnectionHangups.shared.cancel)
+            hangup.map(runtime.hangups.cancel)
             task.cancel()
             throw fail(.internalError("the upstream exchange ended without a reply"))
         }
         if case .failed(let error) = first {
             runtime.openReplies.remove(channel)
-            hangup.map(ConnectionHangups.shared.cancel)
+            hangup.map(runtime.hangups.cancel)
             task.cancel()
             throw fail(error)
         }
@@ -136,7 +136,7 @@ struct ReplyExchange: Sendable {
     /// The reply is over (written, refused or abandoned): forget the hang-up registration, release the pump.
     func finishReply() {
         pump.runtime.openReplies.remove(channel)
-        hangup.map(ConnectionHangups.shared.cancel)
+        hangup.map(pump.runtime.hangups.cancel)
         channel.close()
         task.cancel()
     }

@@ -16,12 +16,14 @@ final class ListenerSupervisor: Sendable {
 
     private let running = Mutex<[ServerSettings.Listener: Running]>([:])
     private let responder: Router<ProxyRequestContext>.Responder
+    private let hangups: ConnectionHangups
     private let logger: Logger
     private let gracePeriod: Duration
     private let onBound: @Sendable (ServerSettings.Listener, Int) async -> Void
 
     init(runtime: ProxyRuntime, gracePeriod: Duration, logger: Logger, onBound: @escaping @Sendable (ServerSettings.Listener, Int) async -> Void) {
         self.responder = ProxyServerBuilder.router(runtime: runtime).buildResponder()
+        self.hangups = runtime.hangups
         self.logger = logger
         self.gracePeriod = gracePeriod
         self.onBound = onBound
@@ -35,7 +37,7 @@ final class ListenerSupervisor: Sendable {
             responder: responder,
             // Idle connections close after 75 s (keep-alive pings every 15 s keep live streams well inside it), which
             // also bounds a client that sends its headers byte by byte.
-            server: .http1(configuration: .init(additionalChannelHandlers: [ClientHangupHandler(), HeaderOverflowHandler()], idleTimeout: .seconds(75))),
+            server: .http1(configuration: .init(additionalChannelHandlers: [ClientHangupHandler(hangups: self.hangups), HeaderOverflowHandler()], idleTimeout: .seconds(75))),
             // A deep accept queue: a burst of clients (an agent fleet starting at once) must queue, not be refused.
             configuration: .init(address: .hostname(listener.host, port: listener.port), serverName: nil, backlog: 4096),
             onServerRunning: { [self] channel in

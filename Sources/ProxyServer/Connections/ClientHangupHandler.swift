@@ -9,9 +9,15 @@ import NIOCore
 final class ClientHangupHandler: ChannelInboundHandler, RemovableChannelHandler, Sendable {
     typealias InboundIn = NIOAny
 
+    private let hangups: ConnectionHangups
+
+    init(hangups: ConnectionHangups) {
+        self.hangups = hangups
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case ChannelEvent.inputClosed = event {
-            ConnectionHangups.shared.hungUp(context.channel)
+            hangups.hungUp(context.channel)
             context.close(promise: nil)
             return
         }
@@ -19,7 +25,7 @@ final class ClientHangupHandler: ChannelInboundHandler, RemovableChannelHandler,
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        ConnectionHangups.shared.hungUp(context.channel)
+        hangups.hungUp(context.channel)
         context.fireChannelInactive()
     }
 }

@@ -7,8 +7,10 @@ import Synchronization
 /// Not a callback on the channel's `closeFuture`: those cannot be removed, so on a keep-alive connection
 /// every finished stream would leave one behind until the connection closes. Here an entry lives exactly
 /// as long as its stream.
+///
+/// One per server (``ProxyRuntime/hangups``), handed to each connection's ``ClientHangupHandler``.
 package final class ConnectionHangups: Sendable {
-    package static let shared = ConnectionHangups()
+    package init() {}
 
     package struct Registration: Sendable {
         fileprivate let connection: ObjectIdentifier
