@@ -132,6 +132,14 @@ let package = Package(
         .testTarget(name: "ProxyConfigTests", dependencies: ["ProxyConfig", "Translation"]),
         .testTarget(name: "AccountsTests", dependencies: ["Accounts", "ProxyConfig"]),
         .testTarget(
+            name: "UpstreamTests",
+            dependencies: [
+                "Upstream", "EventStream", "ProxyModels",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
             name: "QSimulatorTests",
             dependencies: [
                 "QSimulator", "EventStream", "ProxyModels", "Upstream",
