@@ -94,8 +94,9 @@ package struct ReplyPump: Sendable {
                 continue
             }
 
-            // Organisation accounts name their profile in the body (AMAZON_Q.md §1.3); the others share one serialisation.
-            let accountBody = account.profileARN.map { plan.body.setting("profileArn", to: .string($0)).jsonBytes } ?? body()
+            // Organisation accounts name their profile in the body (AMAZON_Q.md §1.3): the template's `{{profile_arn}}`,
+            // rendered for this account. The others share one serialisation.
+            let accountBody = account.profileARN.map { plan.body(profileARN: $0).jsonBytes } ?? body()
             var reply: AmazonQClient.Reply
             do {
                 reply = try await send(account: account, token: token, body: accountBody, logger: accountLogger)

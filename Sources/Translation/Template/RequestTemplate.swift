@@ -31,6 +31,8 @@ package struct RequestTemplate: Sendable {
         package var placeholders: Set<String> {
             switch self {
             case .headers, .systemAcknowledgement: []
+            // `profile_arn` is the sending account's, filled when an account sends the plan
+            // (`UpstreamRequestPlan.body(profileARN:)`); the other values are known when planning.
             case .request: ["conversation_id", "history", "current_message", "profile_arn", "model_id"]
             case .userMessage: ["content", "tools", "tool_results", "model_id", "images"]
             case .assistantMessage: ["message_id", "content", "tool_uses"]
