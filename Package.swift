@@ -96,7 +96,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            exclude: ["OpenAPI/openapi.yaml"]  // served at GET /openapi.yaml from OpenAPIDocument+Text.swift (scripts/embed-openapi)
+            // Served from the string literals scripts/embed-assets writes: OpenAPIDocument+Text.swift, ConsolePage+Text.swift.
+            exclude: ["OpenAPI/openapi.yaml", "Console/Assets"]
         ),
         // A faithful Amazon Q + OIDC stand-in for tests, demos and benchmarks.
         .target(

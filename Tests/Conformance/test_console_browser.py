@@ -13,6 +13,11 @@ One user session, step by step, each checking what the user sees:
    whole reply with a reasoning summary; then a whole (unstreamed) Claude reply with a system prompt;
 6. a rejected reload: a broken q2api.yaml shows its `file:line:column` error; the fixed file clears it.
 
+All of it under the page's CSP (`script-src 'self'; style-src 'self'`, no `'unsafe-inline'`): the session must
+raise no `securitypolicyviolation`. Two more tests: the page loads its script and styles from /console/ and the
+CSP really blocks what is inline (`test_console_csp`), and the script's helpers give the right outputs, called in
+the browser itself through `window.q2apiConsole` (`test_console_helpers`).
+
 Screenshots go to $Q2API_SCREENSHOTS (else pytest's tmp dir); with Q2API_UPDATE_SCREENSHOT=1 the accounts
 view is also written to docs/console.png for the README. Chromium is Debian's (`apt-get install chromium`),
 never Playwright's download: without it the test is skipped, except under CI, where it fails.
@@ -211,10 +216,12 @@ def test_console_in_a_browser(browser, stack: Stack, screenshots: Path):
     context = browser.new_context(viewport=VIEWPORT, color_scheme="light", locale="en-US", timezone_id="UTC")
     context.set_default_timeout(UI_TIMEOUT_MS)
     context.set_default_navigation_timeout(UI_TIMEOUT_MS)
+    context.add_init_script(CSP_LISTENER)
     page = context.new_page()
     page_errors: list[str] = []
     dialogs: list[str] = []
     page.on("pageerror", lambda error: page_errors.append(str(error)))
+    csp_messages = _console_csp_messages(page)
 
     def on_dialog(dialog):
         dialogs.append(dialog.message)
@@ -229,6 +236,8 @@ def test_console_in_a_browser(browser, stack: Stack, screenshots: Path):
         responses_playground(page, stack, screenshots)
         reload_error(page, stack, screenshots)
         assert page_errors == [], f"JavaScript errors on the console page: {page_errors}"
+        violations = page.evaluate("window.__cspViolations")
+        assert violations == [] and csp_messages == [], f"CSP violations: {violations} {csp_messages}"
     except BaseException:
         try:
             page.screenshot(path=str(screenshots / "failure.png"), full_page=True)
@@ -571,3 +580,239 @@ def reload_error(page, stack: Stack, screenshots: Path) -> None:
     expect(last_error).to_have_text("none")
     config = stack.admin.get("/v2/config").json()
     assert config["last_error"] is None, config
+
+
+# ---------------------------------------------------------------------------------------------
+# The CSP, and the script's helpers
+# ---------------------------------------------------------------------------------------------
+
+# Runs before the page's own script: records every CSP violation the page raises.
+CSP_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__cspViolations.push(e.effectiveDirective + ' ' + (e.blockedURI || 'inline'));
+});
+"""
+
+
+def _console_csp_messages(page) -> list[str]:
+    """Chromium's console errors about the CSP ("Refused to execute inline script ..."), as they come."""
+    messages: list[str] = []
+    page.on("console", lambda message: messages.append(message.text) if "Content Security Policy" in message.text else None)
+    return messages
+
+
+def _open_console(browser, stack: Stack):
+    """A fresh page on the console with the CSP listener; returns (context, page, responses by path, page errors,
+    CSP console messages)."""
+    context = browser.new_context(viewport=VIEWPORT, locale="en-US", timezone_id="UTC")
+    context.set_default_timeout(UI_TIMEOUT_MS)
+    context.add_init_script(CSP_LISTENER)
+    page = context.new_page()
+    responses: dict[str, object] = {}
+    page.on("response", lambda response: responses.__setitem__(response.url.removeprefix(stack.base_url), response))
+    page_errors: list[str] = []
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    csp_messages = _console_csp_messages(page)
+    response = page.goto(stack.base_url + "/console")
+    assert response is not None and response.status == 200, response and response.status
+    page.wait_for_load_state("load")
+    return context, page, responses, page_errors, csp_messages
+
+
+def test_console_csp(browser, stack: Stack):
+    """The page loads its script and styles from /console/ and runs under `script-src 'self'; style-src 'self'`
+    without a violation; the CSP is really in force: inline script, style attributes and handlers are blocked."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    context, page, responses, page_errors, csp_messages = _open_console(browser, stack)
+    try:
+        csp = responses["/console"].headers["content-security-policy"]
+        assert csp == "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:", csp
+        for path, content_type in (("/console/console.js", "text/javascript"), ("/console/console.css", "text/css")):
+            assert path in responses, f"the page did not load {path}: {sorted(responses)}"
+            assert responses[path].status == 200, (path, responses[path].status)
+            assert responses[path].headers["content-type"].startswith(content_type), responses[path].headers
+            assert responses[path].headers["cache-control"] == "no-cache", responses[path].headers
+
+        # The script ran (it shows the sign-in form, hidden in the markup) and the styles apply.
+        expect(page.locator("#admin-key")).to_be_visible()
+        assert page.evaluate("getComputedStyle(document.querySelector('.topbar')).position") == "sticky"
+        assert page.evaluate("getComputedStyle(document.querySelector('#app')).display") == "none"  # [hidden] rule
+        assert page.evaluate("typeof window.q2apiConsole") == "object"
+
+        # Signed in, it fetches, renders and styles the accounts (fetch, DOM building, classes) without a violation.
+        page.fill("#admin-key", ADMIN_KEY)
+        page.click("#sign-in")
+        expect(page.locator("#app")).to_be_visible()
+        expect(row(page, "main").locator('td[data-col="state"] .pill')).to_have_text("active")
+        assert page.evaluate("getComputedStyle(document.querySelector('.pill')).fontWeight") == "600"
+        page.select_option("#chat-api", "responses")
+        expect(page.locator("#chat-continue")).to_be_visible()
+        assert page.evaluate("window.__cspViolations") == [], "a CSP violation while the console worked"
+        assert csp_messages == [] and page_errors == [], (csp_messages, page_errors)
+
+        # What the CSP is for: markup that gets in anyway does not run and is not styled.
+        page.evaluate(
+            """() => {
+                window.__injected = 0;
+                const s = document.createElement('script');
+                s.textContent = 'window.__injected = 1';
+                document.body.append(s);
+                const d = document.createElement('div');
+                d.id = 'injected';
+                d.setAttribute('style', 'display: none');
+                d.setAttribute('onclick', 'window.__injected = 2');
+                d.textContent = 'x';
+                document.body.append(d);
+                d.click();
+            }"""
+        )
+        assert page.evaluate("window.__injected") == 0, "an injected inline script or handler ran"
+        assert page.evaluate("getComputedStyle(document.getElementById('injected')).display") != "none", "an inline style applied"
+        blocked = page.evaluate("window.__cspViolations")
+        assert any(v.startswith("script-src") for v in blocked), blocked
+        assert any(v.startswith("style-src") for v in blocked), blocked
+    finally:
+        context.close()
+
+
+def test_console_helpers(browser, stack: Stack):
+    """The helpers of console.js, called in the browser through `window.q2apiConsole`, give the right outputs."""
+    context, page, _, page_errors, _ = _open_console(browser, stack)
+    try:
+        results = page.evaluate(HELPER_CASES)
+        assert results["errorMessage"] == [
+            "model is required",  # Claude's {"type":"error","error":{...}}
+            "Invalid value for temperature",  # OpenAI's {"error":{...}}
+            "a plain string error",  # {"error": "..."}
+            "top-level message",  # {"message": "..."}
+            "upstream timed out",  # a short text body
+            "HTTP 502 Bad Gateway",  # an HTML page is not shown
+            "HTTP 500",  # too long to show, and no status text
+        ], results["errorMessage"]
+        assert results["parseJSON"] == [None, None, {"a": [1, 2]}], results["parseJSON"]
+        assert results["parseTime"] == [None, None, None, 1_700_000_000_000, 1_700_000_000_123, 1_704_164_645_000, None], results["parseTime"]
+        assert results["relative"] == ["just now", "in 30 s", "1 min ago", "in 2 h", "3 d ago"], results["relative"]
+        assert results["countdown"] == ["expired", "0:09", "1:05", "10:00"], results["countdown"]
+        assert results["summaryLine"] == [
+            "done · end_turn · 10 in / 20 out tokens · msg_1",
+            "done · completed · ? in / 5 out tokens",
+            "done",
+        ], results["summaryLine"]
+        assert results["normalize"] == [
+            {
+                "id": "a1", "label": "One", "source": "state", "state": "cooling", "reason": "throttled", "since": 1_700_000_000_000,
+                "until": 1_704_164_645_000, "lastError": "429", "successes": 3, "failures": 1, "tokenExpires": 1_700_000_600_000,
+                "inFlight": 2, "enabled": True,
+            },
+            {
+                "id": "b2", "label": "", "source": "", "state": "disabled", "reason": "", "since": None, "until": None,
+                "lastError": "", "successes": 7, "failures": 0, "tokenExpires": 1_704_164_645_000, "inFlight": 1, "enabled": False,
+            },
+        ], results["normalize"]
+        assert results["extractList"] == [[1], [2], [3], [4], []], results["extractList"]
+        assert results["safeUrl"] == [
+            "https://view.awsapps.com/start/#/device?user_code=ABCD-EFGH",
+            stack.base_url + "/relative",
+            None,
+            None,
+        ], results["safeUrl"]
+        assert results["endpoints"] == ["/v2/accounts/a%2Fb%20c/disable", "/v2/auth/status/x%3Fy"], results["endpoints"]
+        # Lines and a multi-byte character split across chunks, CRLF, comments, multi-line data, a last event
+        # without its blank line.
+        assert results["readSSE"] == [
+            ["message_start", '{"n":1}'],
+            ["message", "line one\nline two"],
+            ["ping", "é"],
+            ["message", "tail"],
+        ], results["readSSE"]
+        assert results["messagesReader"] == [
+            "meta streaming from claude-test…",
+            "block 0 thinking",
+            "append 0 thinking hm",
+            "append 1 text ",  # the block's start, empty: the real view ignores it
+            "append 1 text Hel",
+            "append 1 text lo",
+            "append 2 tool [tool call get_weather] ",
+            'append 2 tool {"city":',
+            "done tool_use 12 34 msg_9",
+        ], results["messagesReader"]
+        assert page_errors == [], page_errors
+    finally:
+        context.close()
+
+
+# One page.evaluate: every helper on inputs with known outputs (a raw string: the escapes are JavaScript's).
+HELPER_CASES = r"""async () => {
+  const c = window.q2apiConsole;
+  const now = Date.now();
+  const long = 'x'.repeat(301);
+  const out = {};
+  out.errorMessage = [
+    c.errorMessage(400, 'Bad Request', '', {type: 'error', error: {type: 'invalid_request_error', message: 'model is required'}}),
+    c.errorMessage(400, 'Bad Request', '', {error: {message: 'Invalid value for temperature', type: 'invalid_request_error'}}),
+    c.errorMessage(400, 'Bad Request', '', {error: 'a plain string error'}),
+    c.errorMessage(404, 'Not Found', '', {message: 'top-level message'}),
+    c.errorMessage(504, 'Gateway Timeout', '  upstream timed out\n', null),
+    c.errorMessage(502, 'Bad Gateway', '<html><body>Bad Gateway</body></html>', null),
+    c.errorMessage(500, '', long, null),
+  ];
+  out.parseJSON = [c.parseJSON(''), c.parseJSON('{'), c.parseJSON('{"a":[1,2]}')];
+  out.parseTime = [c.parseTime(null), c.parseTime(undefined), c.parseTime(''), c.parseTime(1700000000),
+    c.parseTime(1700000000123), c.parseTime('2024-01-02T03:04:05Z'), c.parseTime('not a time')];
+  out.relative = [c.relative(now), c.relative(now + 30000), c.relative(now - 90000), c.relative(now + 2 * 3600000 + 5000),
+    c.relative(now - 3 * 86400000 - 5000)];
+  out.countdown = [c.countdown(0), c.countdown(9), c.countdown(65), c.countdown(600)];
+  out.summaryLine = [c.summaryLine('end_turn', 10, 20, 'msg_1'), c.summaryLine('completed', null, 5, ''),
+    c.summaryLine(undefined, undefined, undefined, undefined)];
+  out.normalize = [
+    c.normalize({id: 'a1', label: 'One', source: 'state', state: 'cooling', reason: 'throttled', since: 1700000000,
+      until: '2024-01-02T03:04:05Z', last_error: '429', successes: 3, failures: 1, token_expires_at: 1700000600,
+      in_flight: 2, enabled: true}),
+    c.normalize({id: 'b2', status: 'disabled', counters: {successes: '7', failures: 'n/a'}, tokenExpiresAt: '2024-01-02T03:04:05Z',
+      inFlight: 1}),
+  ];
+  out.extractList = [c.extractList([1]), c.extractList({accounts: [2]}), c.extractList({data: [3]}), c.extractList({items: [4]}),
+    c.extractList({accounts: 'no'})];
+  out.safeUrl = [c.safeUrl('https://view.awsapps.com/start/#/device?user_code=ABCD-EFGH'), c.safeUrl('/relative'),
+    c.safeUrl('javascript:alert(1)'), c.safeUrl('data:text/html,hi')];
+  out.endpoints = [c.endpoints.accountAction('a/b c', 'disable'), c.endpoints.authStatus('x?y')];
+
+  const bytes = new TextEncoder().encode(
+    ': a comment\r\nevent: message_start\r\ndata: {"n":1}\r\n\r\ndata: line one\ndata: line two\n\nevent: ping\ndata: é\n\ndata: tail');
+  const cut = [0, 5, 23, 34, 40, 61, 79, 102, bytes.length];  // 33|34 splits a CR from its LF, 101|102 the bytes of é
+  const stream = new ReadableStream({
+    start(controller) {
+      for (let i = 0; i + 1 < cut.length; i++) controller.enqueue(bytes.slice(cut[i], cut[i + 1]));
+      controller.close();
+    },
+  });
+  out.readSSE = [];
+  await c.readSSE(stream, (name, data) => out.readSSE.push([name, data]));
+
+  const calls = [];
+  const view = {
+    meta: {set textContent(v) { calls.push('meta ' + v); }},
+    block(i, kind) { calls.push('block ' + i + ' ' + kind); },
+    append(i, kind, text) { calls.push('append ' + i + ' ' + kind + ' ' + text); },
+    done(reason, input, output, id) { calls.push(['done', reason, input, output, id].join(' ')); },
+    fail(message) { calls.push('fail ' + message); },
+  };
+  const reader = c.messagesReader(view, 'fallback-model');
+  for (const [type, d] of [
+    ['message_start', {message: {id: 'msg_9', model: 'claude-test', usage: {input_tokens: 12}}}],
+    ['content_block_start', {index: 0, content_block: {type: 'thinking', thinking: ''}}],
+    ['content_block_delta', {index: 0, delta: {type: 'thinking_delta', thinking: 'hm'}}],
+    ['content_block_start', {index: 1, content_block: {type: 'text', text: ''}}],
+    ['content_block_delta', {index: 1, delta: {type: 'text_delta', text: 'Hel'}}],
+    ['content_block_delta', {index: 1, delta: {type: 'text_delta', text: 'lo'}}],
+    ['content_block_start', {index: 2, content_block: {type: 'tool_use', name: 'get_weather'}}],
+    ['content_block_delta', {index: 2, delta: {type: 'input_json_delta', partial_json: '{"city":'}}],
+    ['message_delta', {delta: {stop_reason: 'tool_use'}, usage: {output_tokens: 34}}],
+    ['message_stop', {}],
+  ]) reader.event(type, d);
+  out.messagesReader = calls;
+  return out;
+}"""

@@ -195,6 +195,8 @@ EXPECTED_OPERATIONS = {
     "GET /openapi.yaml",
     "GET /",
     "GET /console",
+    "GET /console/console.css",
+    "GET /console/console.js",
     "GET /v2/accounts",
     "POST /v2/accounts",
     "GET /v2/accounts/{id}",

@@ -1,11 +1,11 @@
 import HTTPTypes
 import Hummingbird
 
-/// Which paths belong to the admin surface (the `/v2` API and the console), guarded by
-/// `admin_keys` instead of `api_keys`.
+/// Which paths belong to the admin surface (the `/v2` API and the console: its page and its `/console/...` files),
+/// guarded by `admin_keys` instead of `api_keys`.
 enum AdminAccess {
     static func isAdminPath(_ path: String) -> Bool {
-        path == "/" || path == "/console" || path.hasPrefix("/v2/") || path == "/v2"
+        path == "/" || path == "/console" || path.hasPrefix("/console/") || path.hasPrefix("/v2/") || path == "/v2"
     }
 
     /// Whether the admin surface is on for this request at all: admin keys are configured, or

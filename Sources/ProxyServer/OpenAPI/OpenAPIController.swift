@@ -7,7 +7,7 @@ import Upstream
 /// `GET /openapi.yaml`: the OpenAPI document of the whole HTTP surface, public like `/healthz`.
 ///
 /// The document is `OpenAPI/openapi.yaml` beside this file, compiled into the binary as the string literal
-/// that `scripts/embed-openapi` writes to `OpenAPIDocument+Text.swift` (a test holds the two equal), so the
+/// that `scripts/embed-assets` writes to `OpenAPIDocument+Text.swift` (a test holds the two equal), so the
 /// server always serves the document of its own build and no file has to be found at run time. It is registered before the API-key
 /// middleware (Hummingbird applies a router's middleware to the routes added after it), which is
 /// what makes it public.
@@ -15,7 +15,7 @@ package struct OpenAPIController: Sendable {
     /// `application/yaml` (RFC 9512).
     package static let contentType = "application/yaml"
     /// The document's bytes, as built into the binary.
-    package static let document = ByteBuffer(string: text + "\n")
+    package static let document = ByteBuffer(string: text)
 
     package init() {}
 

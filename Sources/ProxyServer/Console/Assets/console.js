@@ -1,0 +1,915 @@
+// The web console's script, served at /console/console.js (the page: console.html; the styles: console.css).
+//
+// It asks for an admin key, keeps it in sessionStorage (`q2api.adminKey`) and sends it as `Authorization: Bearer` on
+// every call; a 401 or 403 from /v2 sends it back to the sign-in form. It calls GET/POST /v2/accounts,
+// POST /v2/accounts/{id}/enable|disable|refresh, DELETE /v2/accounts/{id}, POST /v2/auth/start,
+// GET /v2/auth/status/{authId}, GET /v2/config, POST /v2/reload, GET /v1/models, and from the playground
+// POST /v1/messages or POST /v1/responses (streamed or not; "Continue" sends `previous_response_id`).
+// Server data reaches the DOM through textContent only, and nothing here writes a style attribute or an inline
+// handler: the page's CSP (`script-src 'self'; style-src 'self'`) would block them.
+//
+// After editing, run scripts/embed-assets (it compiles this file into the binary; a test fails until you do).
+// scripts/test lints it with eslint (.eslintrc.json beside it).
+(() => {
+  'use strict';
+
+  const KEY_NAME = 'q2api.adminKey';
+  const POLL_MS = 3000;
+  // Every path the console calls. Per-account actions: POST .../{id}/enable|disable|refresh, DELETE /v2/accounts/{id}.
+  const EP = {
+    accounts: '/v2/accounts', authStart: '/v2/auth/start', config: '/v2/config', reload: '/v2/reload',
+    models: '/v1/models', messages: '/v1/messages', responses: '/v1/responses',
+    account: (id) => '/v2/accounts/' + encodeURIComponent(id),
+    accountAction: (id, verb) => EP.account(id) + '/' + verb,
+    authStatus: (authId) => '/v2/auth/status/' + encodeURIComponent(authId),
+  };
+  const $ = (id) => document.getElementById(id);
+
+  /** Builds an element; strings among the children become text nodes (never parsed as HTML). */
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === 'text') node.textContent = v;
+      else if (k === 'class') node.className = v;
+      else node.setAttribute(k, v === true ? '' : String(v));
+    }
+    for (const c of children) if (c !== null && c !== undefined) node.append(c);
+    return node;
+  }
+
+  // ---- session & API ----------------------------------------------------------------------------
+
+  const session = {
+    get() { try { return sessionStorage.getItem(KEY_NAME) || ''; } catch { return ''; } },
+    set(v) { sessionStorage.setItem(KEY_NAME, v); },
+    clear() { try { sessionStorage.removeItem(KEY_NAME); sessionStorage.clear(); } catch { /* storage off */ } },
+  };
+
+  class ApiError extends Error {
+    constructor(status, message, type) { super(message); this.status = status; this.type = type || ''; this.auth = false; }
+  }
+
+  /** The `message` of `{"error":{"type","message"}}` (also the Claude `{"type":"error",...}` form), else something readable. */
+  function errorMessage(status, statusText, text, data) {
+    const e = data && data.error;
+    if (e && typeof e === 'object' && e.message) return String(e.message);
+    if (typeof e === 'string' && e) return e;
+    if (data && typeof data.message === 'string' && data.message) return data.message;
+    const t = (text || '').trim();
+    if (t && t.length <= 300 && t[0] !== '<') return t;
+    return 'HTTP ' + status + (statusText ? ' ' + statusText : '');
+  }
+
+  function parseJSON(text) {
+    if (!text) return null;
+    try { return JSON.parse(text); } catch { return null; }
+  }
+
+  /** JSON call with the admin key as a bearer token. A 401/403 from /v2 signs out. */
+  async function api(method, path, body) {
+    const headers = { accept: 'application/json' };
+    const key = session.get();
+    if (key) headers.authorization = 'Bearer ' + key;
+    const init = { method, headers, cache: 'no-store' };
+    if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    let res;
+    try {
+      res = await fetch(path, init);
+    } catch (err) {
+      throw new ApiError(0, 'Network error: the server did not answer (' + err.message + ')');
+    }
+    const text = await res.text().catch(() => '');
+    const data = parseJSON(text);
+    if (!res.ok) {
+      const err = new ApiError(res.status, errorMessage(res.status, res.statusText, text, data), data && data.error && data.error.type);
+      if ((res.status === 401 || res.status === 403) && path.startsWith('/v2/')) {
+        err.auth = true;
+        if (session.get() === key) signOut(err.message);
+      }
+      throw err;
+    }
+    return data;
+  }
+
+  // ---- status line & time -----------------------------------------------------------------------
+
+  let statusTimer = 0;
+  function flash(message, kind) {
+    const line = $('status-line');
+    line.textContent = message;
+    line.dataset.kind = kind || 'ok';
+    line.hidden = false;
+    clearTimeout(statusTimer);
+    if (kind !== 'error') statusTimer = setTimeout(() => { line.hidden = true; }, 6000);
+  }
+  $('status-line').addEventListener('click', () => { $('status-line').hidden = true; });
+
+  function parseTime(v) {
+    if (v === null || v === undefined || v === '') return null;
+    if (typeof v === 'number') return v > 1e12 ? v : v * 1000;
+    const t = Date.parse(v);
+    return Number.isNaN(t) ? null : t;
+  }
+
+  function relative(ms) {
+    const d = Math.round((ms - Date.now()) / 1000);
+    const a = Math.abs(d);
+    if (a < 5) return 'just now';
+    let s;
+    if (a < 60) s = a + ' s';
+    else if (a < 3600) s = Math.floor(a / 60) + ' min';
+    else if (a < 86400) s = Math.floor(a / 3600) + ' h';
+    else s = Math.floor(a / 86400) + ' d';
+    return d < 0 ? s + ' ago' : 'in ' + s;
+  }
+
+  const absolute = (ms) => new Date(ms).toLocaleString();
+
+  // ---- accounts ---------------------------------------------------------------------------------
+
+  const acc = {
+    list: [], byId: new Map(), rows: new Map(), parts: new WeakMap(), busy: new Set(),
+    sort: { key: null, dir: 1 }, timer: 0, seq: 0, applied: 0,
+  };
+
+  function num(v) { const n = Number(v); return Number.isFinite(n) ? n : 0; }
+
+  /** Tolerates snake_case and camelCase; /healthz uses the same names for the shared fields. */
+  function normalize(a) {
+    const c = a.counters || {};
+    const state = String(a.state || a.status || 'unknown');
+    return {
+      id: String(a.id ?? ''),
+      label: String(a.label ?? ''),
+      source: String(a.source ?? ''),
+      state,
+      reason: a.reason ? String(a.reason) : '',
+      since: parseTime(a.since ?? a.state_since ?? a.stateSince),
+      until: parseTime(a.until),
+      lastError: a.last_error || a.lastError || '',
+      successes: num(a.successes ?? c.successes),
+      failures: num(a.failures ?? c.failures),
+      tokenExpires: parseTime(a.token_expires_at ?? a.token_expires ?? a.tokenExpiresAt),
+      inFlight: num(a.in_flight ?? a.inFlight),
+      enabled: typeof a.enabled === 'boolean' ? a.enabled : state !== 'disabled',
+    };
+  }
+
+  function extractList(data) {
+    if (Array.isArray(data)) return data;
+    for (const k of ['accounts', 'data', 'items']) if (data && Array.isArray(data[k])) return data[k];
+    return [];
+  }
+
+  async function loadAccounts() {
+    if (!session.get()) return false;
+    const mine = ++acc.seq;
+    try {
+      const data = await api('GET', EP.accounts);
+      if (mine < acc.applied || !session.get()) return true;
+      acc.applied = mine;
+      acc.list = extractList(data).filter((a) => a && a.id !== undefined).map(normalize);
+      acc.byId = new Map(acc.list.map((a) => [a.id, a]));
+      $('accounts-error').hidden = true;
+      renderAccounts();
+      fillAccountSelect();
+      return true;
+    } catch (err) {
+      if (!err.auth) {
+        $('accounts-error').textContent = 'Could not load accounts: ' + err.message;
+        $('accounts-error').hidden = false;
+      }
+      return false;
+    }
+  }
+
+  function schedulePoll() {
+    clearTimeout(acc.timer);
+    if (!session.get() || document.hidden) return;
+    acc.timer = setTimeout(async () => {
+      if (document.hidden || !session.get()) return;
+      await loadAccounts();
+      renderConfigTimes();
+      schedulePoll();
+    }, POLL_MS);
+  }
+
+  document.addEventListener('visibilitychange', () => {
+    if (document.hidden) { clearTimeout(acc.timer); return; }
+    if (session.get() && !$('app').hidden) loadAccounts().then(schedulePoll);
+  });
+
+  const SORTERS = {
+    label: (a) => a.label.toLowerCase(), id: (a) => a.id.toLowerCase(), source: (a) => a.source, state: (a) => a.state,
+    counts: (a) => a.successes * 1e6 - a.failures, inflight: (a) => a.inFlight,
+    expiry: (a) => (a.tokenExpires === null ? Infinity : a.tokenExpires),
+  };
+  const cmp = (x, y) => (x < y ? -1 : x > y ? 1 : 0);
+
+  function renderAccounts() {
+    const body = $('accounts-body');
+    const q = $('accounts-filter').value.trim().toLowerCase();
+    let items = acc.list.map((a, i) => ({ a, i }));
+    if (q) items = items.filter(({ a }) => [a.label, a.id, a.source, a.state, a.reason].some((s) => s.toLowerCase().includes(q)));
+    if (acc.sort.key) {
+      const key = SORTERS[acc.sort.key];
+      items.sort((x, y) => cmp(key(x.a), key(y.a)) * acc.sort.dir || x.i - y.i);
+    }
+    const shown = new Set();
+    let prev = null;
+    for (const { a } of items) {
+      let row = acc.rows.get(a.id);
+      if (!row) { row = buildRow(a.id); acc.rows.set(a.id, row); }
+      updateRow(row, a);
+      shown.add(a.id);
+      const at = prev ? prev.nextSibling : body.firstChild;
+      if (at !== row) body.insertBefore(row, at);
+      prev = row;
+    }
+    for (const [id, row] of acc.rows) {
+      if (shown.has(id)) continue;
+      row.remove();
+      if (!acc.byId.has(id)) acc.rows.delete(id);
+    }
+    const empty = $('accounts-empty');
+    const raw = $('accounts-filter').value.trim();
+    empty.textContent = acc.list.length === 0 ? 'No accounts yet. Add one below.' : 'No account matches “' + raw + '”.';
+    empty.hidden = items.length > 0;
+    const active = acc.list.filter((a) => a.state === 'active').length;
+    $('accounts-summary').textContent = acc.list.length + ' total · ' + active + ' active';
+    for (const th of document.querySelectorAll('#accounts-table th[aria-sort]')) {
+      const k = th.querySelector('button.sort').dataset.sort;
+      th.setAttribute('aria-sort', k === acc.sort.key ? (acc.sort.dir > 0 ? 'ascending' : 'descending') : 'none');
+    }
+  }
+
+  function buildRow(id) {
+    const tr = el('tr', { 'data-account-id': id });
+    const cells = {};
+    for (const col of ['label', 'id', 'source', 'state', 'counts', 'expiry', 'inflight']) {
+      cells[col] = el('td', { 'data-col': col, class: col === 'counts' || col === 'inflight' ? 'num' : null });
+      tr.append(cells[col]);
+    }
+    const toggle = el('button', { type: 'button', class: 'small secondary', 'data-action': 'toggle' });
+    const refresh = el('button', { type: 'button', class: 'small secondary', 'data-action': 'refresh', text: 'Refresh' });
+    const del = el('button', { type: 'button', class: 'small danger', 'data-action': 'delete', text: 'Delete' });
+    const tip = el('span', { class: 'tip' }, del);
+    tr.append(el('td', { 'data-col': 'actions' }, toggle, refresh, tip));
+    acc.parts.set(tr, { cells, toggle, refresh, del, tip });
+    return tr;
+  }
+
+  function updateRow(tr, a) {
+    const { cells, toggle, refresh, del, tip } = acc.parts.get(tr);
+    tr.dataset.state = a.state;
+    tr.dataset.source = a.source;
+    cells.label.textContent = a.label || '—';
+    cells.id.replaceChildren(el('code', { text: a.id }));
+    cells.source.replaceChildren(el('span', { class: 'tag', text: a.source || '?' }));
+    let tail = a.reason ? ' — ' + a.reason : '';
+    if (a.since !== null) tail += ' · ' + relative(a.since);
+    cells.state.replaceChildren(el('span', { class: 'pill', 'data-state': a.state, text: a.state }), tail);
+    const notes = [];
+    if (a.since !== null) notes.push('since ' + absolute(a.since));
+    if (a.until !== null) notes.push('until ' + absolute(a.until) + ' (' + relative(a.until) + ')');
+    if (a.lastError) notes.push('last error: ' + a.lastError);
+    cells.state.title = notes.join('\n');
+    cells.counts.replaceChildren(el('span', { text: String(a.successes) }), ' / ',
+      el('span', { class: a.failures > 0 ? 'bad' : null, text: String(a.failures) }));
+    if (a.tokenExpires === null) {
+      cells.expiry.textContent = '—';
+      cells.expiry.title = 'no token refreshed yet';
+    } else {
+      cells.expiry.textContent = a.tokenExpires <= Date.now() ? 'expired ' + relative(a.tokenExpires) : relative(a.tokenExpires);
+      cells.expiry.title = absolute(a.tokenExpires);
+    }
+    cells.inflight.textContent = String(a.inFlight);
+    const busy = acc.busy.has(a.id);
+    const name = a.label ? a.label + ' (' + a.id + ')' : a.id;
+    toggle.textContent = a.enabled ? 'Disable' : 'Enable';
+    toggle.dataset.enabled = String(a.enabled);
+    toggle.setAttribute('aria-label', (a.enabled ? 'Disable ' : 'Enable ') + name);
+    toggle.disabled = busy;
+    refresh.setAttribute('aria-label', 'Refresh the token of ' + name);
+    refresh.disabled = busy;
+    del.setAttribute('aria-label', 'Delete ' + name);
+    if (a.source === 'state') {
+      del.disabled = busy;
+      del.removeAttribute('title');
+      tip.removeAttribute('title');
+    } else {
+      del.disabled = true;
+      del.title = 'declared in q2api.yaml';
+      tip.title = 'declared in q2api.yaml';
+    }
+  }
+
+  async function runAction(action, a) {
+    let call, done, what;
+    if (action === 'toggle' && a.enabled) {
+      if (!confirm('Disable account ' + a.id + '? It stops taking requests until enabled again.')) return;
+      call = () => api('POST', EP.accountAction(a.id, 'disable')); done = 'Account ' + a.id + ' disabled'; what = 'Disable';
+    } else if (action === 'toggle') {
+      call = () => api('POST', EP.accountAction(a.id, 'enable')); done = 'Account ' + a.id + ' enabled'; what = 'Enable';
+    } else if (action === 'refresh') {
+      call = () => api('POST', EP.accountAction(a.id, 'refresh')); done = 'Account ' + a.id + ': token refreshed'; what = 'Refresh';
+    } else if (action === 'delete' && a.source === 'state') {
+      if (!confirm('Delete account ' + a.id + '? Its state file and refresh token are removed; this cannot be undone.')) return;
+      call = () => api('DELETE', EP.account(a.id)); done = 'Account ' + a.id + ' deleted'; what = 'Delete';
+    } else {
+      return;
+    }
+    acc.busy.add(a.id);
+    renderAccounts();
+    try {
+      await call();
+      flash(done, 'ok');
+    } catch (err) {
+      if (!err.auth) flash(what + ' ' + a.id + ' failed: ' + err.message, 'error');
+    } finally {
+      acc.busy.delete(a.id);
+      if (session.get()) { await loadAccounts(); renderAccounts(); }
+    }
+  }
+
+  $('accounts-body').addEventListener('click', (ev) => {
+    const btn = ev.target.closest('button[data-action]');
+    if (!btn || btn.disabled) return;
+    const a = acc.byId.get(btn.closest('tr').dataset.accountId);
+    if (a) runAction(btn.dataset.action, a);
+  });
+  $('accounts-filter').addEventListener('input', renderAccounts);
+  for (const btn of document.querySelectorAll('#accounts-table button.sort')) {
+    btn.addEventListener('click', () => {
+      const k = btn.dataset.sort;
+      acc.sort = { key: k, dir: acc.sort.key === k ? -acc.sort.dir : 1 };
+      renderAccounts();
+    });
+  }
+
+  // ---- device login -----------------------------------------------------------------------------
+
+  const dev = { gen: 0, authId: '', poll: 0, tick: 0, deadline: 0, interval: 5000 };
+
+  function setDeviceStatus(text, status) {
+    const s = $('device-status');
+    s.textContent = text;
+    s.dataset.status = status;
+    s.dataset.kind = status === 'completed' ? 'ok' : ['failed', 'expired', 'error'].includes(status) ? 'error' : 'pending';
+    s.hidden = !text;
+  }
+
+  function safeUrl(s) {
+    try {
+      const u = new URL(String(s), location.href);
+      return u.protocol === 'https:' || u.protocol === 'http:' ? u.href : null;
+    } catch { return null; }
+  }
+
+  function stopDevice() {
+    dev.gen++;
+    clearTimeout(dev.poll);
+    clearInterval(dev.tick);
+    $('device-cancel').hidden = true;
+  }
+
+  /** What is left of the device code's life: `m:ss`, or `expired`. */
+  function countdown(seconds) {
+    return seconds > 0 ? Math.floor(seconds / 60) + ':' + String(seconds % 60).padStart(2, '0') : 'expired';
+  }
+
+  function tickDevice() {
+    $('device-countdown').textContent = countdown(Math.max(0, Math.round((dev.deadline - Date.now()) / 1000)));
+  }
+
+  function finishDevice(status, text) {
+    stopDevice();
+    if (status !== 'completed') tickDevice();
+    else $('device-countdown').textContent = 'done';
+    setDeviceStatus(text, status);
+  }
+
+  async function startDevice(ev) {
+    ev.preventDefault();
+    stopDevice();
+    const gen = dev.gen;
+    $('device-flow').hidden = true;
+    setDeviceStatus('Starting…', 'starting');
+    $('device-start').disabled = true;
+    try {
+      const r = (await api('POST', EP.authStart, { label: $('device-label').value.trim(), enabled: true })) || {};
+      if (gen !== dev.gen) return;
+      dev.authId = String(r.authId || '');
+      const shown = r.verificationUriComplete || r.verificationUri || '';
+      const link = $('device-link');
+      link.href = safeUrl(shown) || '#';
+      link.textContent = shown;
+      $('device-code').textContent = r.userCode || '';
+      dev.deadline = Date.now() + (Number(r.expiresIn) || 600) * 1000;
+      dev.interval = Math.max(1, Number(r.interval) || 5) * 1000;
+      $('device-flow').hidden = false;
+      $('device-cancel').hidden = false;
+      setDeviceStatus('Waiting for approval…', 'pending');
+      tickDevice();
+      dev.tick = setInterval(tickDevice, 1000);
+      dev.poll = setTimeout(() => pollDevice(gen), dev.interval);
+    } catch (err) {
+      if (gen === dev.gen && !err.auth) setDeviceStatus('Could not start device login: ' + err.message, 'error');
+    } finally {
+      $('device-start').disabled = false;
+    }
+  }
+
+  // Keeps polling while the tab is hidden: the user approves in another tab.
+  async function pollDevice(gen) {
+    if (gen !== dev.gen) return;
+    let r;
+    try {
+      r = (await api('GET', EP.authStatus(dev.authId))) || {};
+    } catch (err) {
+      if (gen !== dev.gen || err.auth) return;
+      if (err.status === 404) { finishDevice('failed', 'Login failed: ' + err.message); return; }
+      setDeviceStatus('Status check failed (' + err.message + '); retrying…', 'pending');
+      dev.poll = setTimeout(() => pollDevice(gen), dev.interval);
+      return;
+    }
+    if (gen !== dev.gen) return;
+    if (typeof r.expiresIn === 'number') dev.deadline = Date.now() + r.expiresIn * 1000;
+    if (r.status === 'completed') {
+      finishDevice('completed', r.accountId ? 'Account ' + r.accountId + ' added' : 'Account added');
+      loadAccounts();
+    } else if (r.status === 'failed') {
+      finishDevice('failed', 'Login failed: ' + (r.error || 'unknown error'));
+    } else if (r.status === 'expired') {
+      dev.deadline = 0;
+      finishDevice('expired', 'The code expired' + (r.error ? ': ' + r.error : '') + '. Start again.');
+    } else {
+      setDeviceStatus('Waiting for approval…', 'pending');
+      dev.poll = setTimeout(() => pollDevice(gen), dev.interval);
+    }
+  }
+
+  $('device-form').addEventListener('submit', startDevice);
+  $('device-cancel').addEventListener('click', () => {
+    stopDevice();
+    $('device-flow').hidden = true;
+    setDeviceStatus('Cancelled.', 'cancelled');
+  });
+
+  // ---- manual credentials -----------------------------------------------------------------------
+
+  function setResult(id, text, kind) {
+    const p = $(id);
+    p.textContent = text;
+    p.dataset.kind = kind;
+    p.hidden = !text;
+  }
+
+  $('manual-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const v = (id) => $(id).value.trim();
+    const body = {
+      label: v('manual-label'), client_id: v('manual-client-id'),
+      client_secret: v('manual-client-secret'), refresh_token: v('manual-refresh-token'),
+    };
+    if (v('manual-id')) body.id = v('manual-id');
+    if (v('manual-profile-arn')) body.profile_arn = v('manual-profile-arn');
+    $('manual-submit').disabled = true;
+    setResult('manual-result', 'Adding…', 'pending');
+    try {
+      const r = (await api('POST', EP.accounts, body)) || {};
+      const id = r.id || (r.account && r.account.id) || body.id || '';
+      $('manual-form').reset();
+      setResult('manual-result', id ? 'Account ' + id + ' added' : 'Account added', 'ok');
+      loadAccounts();
+    } catch (err) {
+      if (!err.auth) setResult('manual-result', 'Could not add the account: ' + err.message, 'error');
+    } finally {
+      $('manual-submit').disabled = false;
+    }
+  });
+
+  // ---- config -----------------------------------------------------------------------------------
+
+  const cfg = { lastReload: null };
+
+  function renderConfigTimes() {
+    const t = cfg.lastReload;
+    $('config-last-reload').textContent = t === null ? 'never' : relative(t) + ' (' + absolute(t) + ')';
+  }
+
+  async function loadConfig() {
+    try {
+      const c = (await api('GET', EP.config)) || {};
+      $('config-generation').textContent = c.generation === undefined || c.generation === null ? '–' : String(c.generation);
+      $('config-source-path').textContent = c.source_path || '–';
+      cfg.lastReload = parseTime(c.last_reload_at);
+      renderConfigTimes();
+      const box = $('config-last-error');
+      box.textContent = c.last_error ? String(c.last_error) : 'none';
+      box.className = c.last_error ? 'errbox' : '';
+      box.setAttribute('role', c.last_error ? 'alert' : 'none');
+      $('config-json').textContent = JSON.stringify(c.config === undefined ? null : c.config, null, 2);
+    } catch (err) {
+      if (!err.auth) flash('Could not load the configuration: ' + err.message, 'error');
+    }
+  }
+
+  $('config-refresh').addEventListener('click', loadConfig);
+  $('reload-button').addEventListener('click', async () => {
+    const btn = $('reload-button');
+    btn.disabled = true;
+    setResult('reload-result', 'Reloading…', 'pending');
+    try {
+      const r = (await api('POST', EP.reload)) || {};
+      let text = 'Reloaded: generation ' + r.generation;
+      if (r.changes) text += ' — ' + r.changes;
+      setResult('reload-result', text, 'ok');
+    } catch (err) {
+      if (err.auth) return;
+      setResult('reload-result', 'Reload rejected: ' + err.message, 'error');
+    } finally {
+      btn.disabled = false;
+    }
+    loadConfig();
+    loadModels();
+    loadAccounts();
+  });
+
+  // ---- chat playground --------------------------------------------------------------------------
+
+  const chat = { controller: null, lastResponse: '' };
+
+  async function loadModels() {
+    const sel = $('chat-model');
+    const before = sel.value;
+    let ids = [];
+    try {
+      const r = await api('GET', EP.models);
+      ids = (r && Array.isArray(r.data) ? r.data : []).map((m) => m && m.id).filter(Boolean).map(String);
+    } catch (err) {
+      sel.replaceChildren(el('option', { value: '', text: 'models unavailable' }));
+      if (!err.auth) flash('Could not list models: ' + err.message, 'error');
+      return;
+    }
+    if (ids.length === 0) { sel.replaceChildren(el('option', { value: '', text: 'no models configured' })); return; }
+    sel.replaceChildren(...ids.map((id) => el('option', { value: id, text: id })));
+    if (ids.includes(before)) sel.value = before;
+  }
+
+  function fillAccountSelect() {
+    const sel = $('chat-account');
+    const want = [''].concat(acc.list.map((a) => a.id));
+    const have = Array.from(sel.options, (o) => o.value);
+    if (want.join('\u0000') === have.join('\u0000')) return;
+    const before = sel.value;
+    sel.replaceChildren(el('option', { value: '', text: 'any account' }),
+      ...acc.list.map((a) => el('option', { value: a.id, text: a.label && a.label !== a.id ? a.id + ' — ' + a.label : a.id })));
+    sel.value = want.includes(before) ? before : '';
+  }
+
+  /** Incremental SSE reader: events end at a blank line; lines may be split across chunks. */
+  async function readSSE(stream, onEvent) {
+    const reader = stream.getReader();
+    const decoder = new TextDecoder();
+    let buf = '', name = '', data = [];
+    const line = (l) => {
+      if (l.endsWith('\r')) l = l.slice(0, -1);
+      if (l === '') {
+        if (data.length) onEvent(name || 'message', data.join('\n'));
+        name = '';
+        data = [];
+        return;
+      }
+      if (l[0] === ':') return;
+      const i = l.indexOf(':');
+      const field = i < 0 ? l : l.slice(0, i);
+      let value = i < 0 ? '' : l.slice(i + 1);
+      if (value[0] === ' ') value = value.slice(1);
+      if (field === 'event') name = value;
+      else if (field === 'data') data.push(value);
+    };
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += decoder.decode(value, { stream: true });
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        line(buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+      }
+    }
+    buf += decoder.decode();
+    if (buf) line(buf);
+    line('');
+  }
+
+  /** A finished reply's summary line: `done · reason · N in / M out tokens · id`; an unknown count shows as `?`. */
+  function summaryLine(reason, input, output, id) {
+    const bits = ['done'];
+    if (reason) bits.push(reason);
+    if (input != null || output != null) bits.push((input ?? '?') + ' in / ' + (output ?? '?') + ' out tokens');
+    if (id) bits.push(id);
+    return bits.join(' · ');
+  }
+
+  /** Renders one reply into #chat-output, block by block; `done` ends it with its summary line. */
+  function chatView(out) {
+    const meta = $('chat-meta');
+    const blocks = new Map();
+    let finished = false;
+
+    function block(index, kind) {
+      let b = blocks.get(index);
+      if (!b || b.kind !== kind) {
+        const node = document.createTextNode('');
+        const span = el('span', { class: 'block ' + kind, 'data-testid': 'chat-' + kind }, node);
+        out.append(span);
+        b = { kind, node };
+        blocks.set(index, b);
+      }
+      return b;
+    }
+    function append(index, kind, text) {
+      if (!text) return;
+      const stick = out.scrollHeight - out.scrollTop - out.clientHeight < 32;
+      block(index, kind).node.appendData(text);
+      if (stick) out.scrollTop = out.scrollHeight;
+    }
+    function end(state, note) {
+      finished = true;
+      out.dataset.state = state;
+      meta.textContent = note;
+    }
+    function fail(message) {
+      out.append(el('div', { class: 'alert error', role: 'alert', 'data-testid': 'chat-error', text: message }));
+      end('error', 'error');
+    }
+    function done(reason, input, output, id) {
+      end('done', summaryLine(reason, input, output, id));
+    }
+    return {
+      block, append, fail, done, meta,
+      get finished() { return finished; },
+      aborted() { end('aborted', 'stopped'); },
+      incomplete() { fail('The stream ended before its last event.'); },
+    };
+  }
+
+  /** Claude Messages: the stream's events, or the whole message. */
+  function messagesReader(view, model) {
+    const usage = { input: null, output: null };
+    let stopReason = '', id = '';
+    return {
+      event(type, d) {
+        if (type === 'message_start') {
+          const m = d.message || {};
+          id = m.id || '';
+          if (m.usage && m.usage.input_tokens !== undefined) usage.input = m.usage.input_tokens;
+          view.meta.textContent = 'streaming from ' + (m.model || model) + '…';
+        } else if (type === 'content_block_start') {
+          const cb = d.content_block || {};
+          if (cb.type === 'thinking' || cb.type === 'redacted_thinking') view.block(d.index, 'thinking');
+          else if (cb.type === 'tool_use') view.append(d.index, 'tool', '[tool call ' + (cb.name || '') + '] ');
+          else view.append(d.index, 'text', cb.text || '');
+        } else if (type === 'content_block_delta') {
+          const delta = d.delta || {};
+          if (delta.type === 'text_delta') view.append(d.index, 'text', delta.text);
+          else if (delta.type === 'thinking_delta') view.append(d.index, 'thinking', delta.thinking);
+          else if (delta.type === 'input_json_delta') view.append(d.index, 'tool', delta.partial_json);
+        } else if (type === 'message_delta') {
+          if (d.delta && d.delta.stop_reason) stopReason = d.delta.stop_reason;
+          if (d.usage && d.usage.output_tokens !== undefined) usage.output = d.usage.output_tokens;
+        } else if (type === 'message_stop') {
+          view.done(stopReason, usage.input, usage.output, id);
+        } else if (type === 'error') {
+          view.fail((d.error && d.error.message) || 'The stream reported an error.');
+        }
+      },
+      body(m) {
+        (m.content || []).forEach((cb, i) => {
+          if (cb.type === 'thinking') view.append(i, 'thinking', cb.thinking);
+          else if (cb.type === 'tool_use') view.append(i, 'tool', '[tool call ' + cb.name + '] ' + JSON.stringify(cb.input));
+          else if (cb.type === 'text') view.append(i, 'text', cb.text);
+        });
+        const u = m.usage || {};
+        view.done(m.stop_reason, u.input_tokens, u.output_tokens, m.id);
+      },
+    };
+  }
+
+  /** OpenAI Responses: the stream's events, or the whole response. A stored one is what "Continue" continues. */
+  function responsesReader(view, model) {
+    const tool = (item) => '[tool call ' + (item.name || '') + '] ';
+    function finish(r) {
+      if (r.status === 'failed') { view.fail((r.error && r.error.message) || 'The response failed.'); return; }
+      if (r.store !== false && r.id) chat.lastResponse = r.id;
+      const why = r.incomplete_details && r.incomplete_details.reason;
+      const u = r.usage || {};
+      view.done(why ? r.status + ': ' + why : r.status, u.input_tokens, u.output_tokens, r.id);
+    }
+    return {
+      event(type, d) {
+        if (type === 'response.created') {
+          view.meta.textContent = 'streaming from ' + ((d.response && d.response.model) || model) + '…';
+        } else if (type === 'response.output_item.added') {
+          const item = d.item || {};
+          if (item.type === 'function_call' || item.type === 'custom_tool_call') view.append(d.output_index, 'tool', tool(item));
+        } else if (type === 'response.output_text.delta') {
+          view.append(d.output_index, 'text', d.delta);
+        } else if (type === 'response.reasoning_summary_text.delta') {
+          view.append(d.output_index, 'thinking', d.delta);
+        } else if (type === 'response.function_call_arguments.delta' || type === 'response.custom_tool_call_input.delta') {
+          view.append(d.output_index, 'tool', d.delta);
+        } else if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
+          finish(d.response || {});
+        } else if (type === 'error') {
+          view.fail(d.message || (d.error && d.error.message) || 'The stream reported an error.');
+        }
+      },
+      body(r) {
+        (r.output || []).forEach((item, i) => {
+          if (item.type === 'reasoning') view.append(i, 'thinking', (item.summary || []).map((s) => s.text).join('\n\n'));
+          else if (item.type === 'message') view.append(i, 'text', (item.content || []).map((c) => c.text || c.refusal || '').join(''));
+          else if (item.type === 'function_call') view.append(i, 'tool', tool(item) + item.arguments);
+          else if (item.type === 'custom_tool_call') view.append(i, 'tool', tool(item) + item.input);
+        });
+        finish(r);
+      },
+    };
+  }
+
+  function setChatBusy(busy) {
+    $('chat-send').disabled = busy;
+    $('chat-continue').disabled = busy || !chat.lastResponse;
+    $('chat-stop').disabled = !busy;
+    $('chat-output').setAttribute('aria-busy', String(busy));
+  }
+
+  /** Sends the message to the chosen API; `previous` is a response id to continue (Responses only). */
+  async function sendChat(previous) {
+    const key = session.get();
+    const text = $('chat-input').value;
+    if (chat.controller || !key) return;
+    if (!text.trim()) { $('chat-input').focus(); return; }
+    const responses = $('chat-api').value === 'responses';
+    const model = $('chat-model').value;
+    const stream = $('chat-stream').checked;
+    const system = $('chat-system').value.trim();
+    const headers = { 'content-type': 'application/json', authorization: 'Bearer ' + key };
+    const account = $('chat-account').value;
+    if (account) headers['x-q2api-account'] = account;
+    let body;
+    if (responses) {
+      body = { model, stream, input: text };
+      if (system) body.instructions = system;
+      if ($('chat-reasoning').checked) body.reasoning = { summary: 'auto' };
+      if (previous) body.previous_response_id = previous;
+    } else {
+      headers['anthropic-version'] = '2023-06-01';
+      body = { model, max_tokens: 1024, stream, messages: [{ role: 'user', content: text }] };
+      if (system) body.system = system;
+    }
+    const out = $('chat-output');
+    out.replaceChildren();
+    out.dataset.state = 'streaming';
+    $('chat-meta').textContent = previous ? 'waiting (continuing ' + previous + ')…' : 'waiting…';
+    const view = chatView(out);
+    const reader = (responses ? responsesReader : messagesReader)(view, model);
+    const controller = new AbortController();
+    chat.controller = controller;
+    setChatBusy(true);
+    try {
+      const init = { method: 'POST', headers, body: JSON.stringify(body), signal: controller.signal, cache: 'no-store' };
+      const res = await fetch(responses ? EP.responses : EP.messages, init);
+      const type = res.headers.get('content-type') || 'no content type';
+      if (!res.ok) {
+        const t = await res.text().catch(() => '');
+        view.fail(errorMessage(res.status, res.statusText, t, parseJSON(t)));
+      } else if (!stream) {
+        const d = parseJSON(await res.text());
+        if (d) reader.body(d);
+        else view.fail('Expected JSON, got ' + type);
+      } else if (!type.includes('text/event-stream') || !res.body) {
+        view.fail('Expected an event stream, got ' + type);
+      } else {
+        await readSSE(res.body, (name, raw) => {
+          const d = parseJSON(raw);
+          if (d && !view.finished) reader.event(name && name !== 'message' ? name : d.type, d);
+        });
+        if (!view.finished) view.incomplete();
+      }
+    } catch (err) {
+      if (err.name === 'AbortError') { if (!view.finished) view.aborted(); }
+      else if (!view.finished) view.fail('Request failed: ' + err.message);
+    } finally {
+      if (chat.controller === controller) chat.controller = null;
+      setChatBusy(false);
+    }
+  }
+
+  $('chat-form').addEventListener('submit', (ev) => { ev.preventDefault(); sendChat(''); });
+  $('chat-continue').addEventListener('click', () => sendChat(chat.lastResponse));
+  $('chat-stop').addEventListener('click', () => { if (chat.controller) chat.controller.abort(); });
+  $('chat-api').addEventListener('change', () => {
+    for (const node of $('chat-form').querySelectorAll('[data-api]')) node.hidden = node.dataset.api !== $('chat-api').value;
+  });
+  $('chat-input').addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); $('chat-form').requestSubmit(); }
+  });
+
+  // ---- sign-in / sign-out -----------------------------------------------------------------------
+
+  function showSignIn(error) {
+    $('app').hidden = true;
+    $('nav').hidden = true;
+    $('sign-out').hidden = true;
+    $('sign-in-view').hidden = false;
+    $('sign-in').disabled = false;
+    const e = $('sign-in-error');
+    e.textContent = error || '';
+    e.hidden = !error;
+    $('admin-key').value = '';
+    $('admin-key').focus();
+  }
+
+  /** Stops every timer and request and forgets everything shown (the config JSON included). */
+  function resetApp() {
+    clearTimeout(acc.timer);
+    stopDevice();
+    if (chat.controller) chat.controller.abort();
+    acc.list = [];
+    acc.byId = new Map();
+    acc.rows.clear();
+    acc.seq++;
+    acc.applied = acc.seq;
+    $('accounts-body').replaceChildren();
+    $('accounts-summary').textContent = '';
+    $('accounts-error').hidden = true;
+    $('device-flow').hidden = true;
+    $('device-status').hidden = true;
+    $('manual-form').reset();
+    for (const id of ['manual-result', 'reload-result', 'status-line']) $(id).hidden = true;
+    for (const id of ['config-generation', 'config-source-path', 'config-last-reload']) $(id).textContent = '–';
+    $('config-last-error').textContent = 'none';
+    $('config-last-error').className = '';
+    $('config-json').textContent = '';
+    chat.lastResponse = '';
+    $('chat-continue').disabled = true;
+    $('chat-output').replaceChildren();
+    $('chat-output').dataset.state = 'idle';
+    $('chat-meta').textContent = '';
+    $('chat-model').replaceChildren();
+    $('chat-account').replaceChildren(el('option', { value: '', text: 'any account' }));
+  }
+
+  function signOut(error) {
+    session.clear();
+    resetApp();
+    showSignIn(error);
+  }
+
+  async function enterApp() {
+    $('sign-in').disabled = true;
+    await loadAccounts();
+    if (!session.get()) return;
+    $('sign-in-view').hidden = true;
+    $('sign-in-error').hidden = true;
+    $('app').hidden = false;
+    $('nav').hidden = false;
+    $('sign-out').hidden = false;
+    schedulePoll();
+    loadConfig();
+    loadModels();
+  }
+
+  $('sign-in-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const key = $('admin-key').value.trim();
+    if (!key) {
+      $('sign-in-error').textContent = 'Enter an admin key.';
+      $('sign-in-error').hidden = false;
+      return;
+    }
+    session.set(key);
+    $('admin-key').value = '';
+    enterApp();
+  });
+  $('sign-out').addEventListener('click', () => signOut(''));
+
+  // ---- for the browser test ---------------------------------------------------------------------
+
+  // The helpers that hold no state, so that Tests/Conformance/test_console_browser.py can check their outputs in
+  // the browser itself. Nothing here is secret or changes the page.
+  window.q2apiConsole = Object.freeze({
+    errorMessage, parseJSON, parseTime, relative, countdown, summaryLine, normalize, extractList, safeUrl, readSSE,
+    messagesReader, endpoints: EP,
+  });
+
+  if (session.get()) enterApp();
+  else showSignIn('');
+})();
