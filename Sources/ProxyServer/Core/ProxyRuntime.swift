@@ -8,7 +8,8 @@ import Upstream
 /// The long-lived parts every request shares: the settings snapshot, the account pool and the
 /// upstream clients.
 package final class ProxyRuntime: Sendable {
-    private let current: Mutex<ServerSettings>
+    /// The config in force and the settings made from it: one value, replaced at once by a reload.
+    private let current: Mutex<ConfigSnapshot>
     private let reload = Mutex(ReloadStatus())
     private let reloadRequester = Mutex<(@Sendable (ReloadRequest) -> Void)?>(nil)
     package let pool: AccountPool
@@ -21,7 +22,6 @@ package final class ProxyRuntime: Sendable {
     package let tokenRefresher: TokenRefresher?
     /// Device logins started over HTTP (`/v2/auth/...`).
     package let deviceLogins: DeviceLogins?
-    private let loadedConfig = Mutex<ProxyConfig?>(nil)
     private let loggedOnce = Mutex(Set<String>())
     package let logger: Logger
     /// Prometheus metrics (`/metrics`) and systemd notifications (a no-op outside systemd).
@@ -40,14 +40,14 @@ package final class ProxyRuntime: Sendable {
         settings: ServerSettings, pool: AccountPool, qClient: AmazonQClient, logger: Logger, metrics: ProxyMetrics = ProxyMetrics(),
         notifier: SystemdNotifier = SystemdNotifier(socketPath: nil), upstreamClients: UpstreamClients? = nil,
         persistence: AccountStatePersistence? = nil, tokenRefresher: TokenRefresher? = nil, deviceLogins: DeviceLogins? = nil,
-        replyArchive: (any ReplyArchive)? = nil
+        replyArchive: (any ReplyArchive)? = nil, config: ProxyConfig? = nil
     ) {
         self.replyArchive = replyArchive ?? MemoryReplyArchive()
         self.tokenRefresher = tokenRefresher
         self.deviceLogins = deviceLogins
         self.upstreamClients = upstreamClients
         self.persistence = persistence
-        self.current = Mutex(settings)
+        self.current = Mutex(ConfigSnapshot(settings: settings, config: config))
         self.pool = pool
         self.qClient = qClient
         self.logger = logger
@@ -74,20 +74,19 @@ package final class ProxyRuntime: Sendable {
         return settings.models + modelCatalog.discovered.filter { !configured.contains($0.lowercased()) }
     }
 
-    /// The settings in force now; a request reads this once and keeps its copy.
-    package var settings: ServerSettings { current.withLock { $0 } }
+    /// The config and settings in force now, read together.
+    package var snapshot: ConfigSnapshot { current.withLock { $0 } }
 
-    package func replaceSettings(_ settings: ServerSettings) {
-        current.withLock { $0 = settings }
-    }
+    /// The settings in force now; a request reads this once and keeps its copy.
+    package var settings: ServerSettings { snapshot.settings }
 
     /// The validated config in force (the admin API shows it redacted); `nil` in hand-built runtimes.
-    package var config: ProxyConfig? { loadedConfig.withLock { $0 } }
+    package var config: ProxyConfig? { snapshot.config }
 
-    func setConfig(_ config: ProxyConfig) {
-        loadedConfig.withLock { $0 = config }
-        if let archive = replyArchive as? FileReplyArchive {
-            let limits = config.responses
+    /// Puts a reloaded config in force: requests that start from now on see the new settings and config together.
+    func install(_ snapshot: ConfigSnapshot) {
+        current.withLock { $0 = snapshot }
+        if let archive = replyArchive as? FileReplyArchive, let limits = snapshot.config?.responses {
             Task { await archive.configure(limits) }
         }
     }
@@ -143,4 +142,12 @@ package struct ReloadStatus: Sendable, Equatable {
     package var failures = 0
 
     package init() {}
+}
+
+/// The config in force and the settings derived from it (template, generation, listeners, models…), kept as one
+/// value so that no reader sees the settings of one generation with the config of another.
+package struct ConfigSnapshot: Sendable {
+    package var settings: ServerSettings
+    /// `nil` in runtimes built by hand for tests.
+    package var config: ProxyConfig?
 }

@@ -10,15 +10,8 @@ import Translation
 /// flight keep the snapshot they started with), bring listeners in line (new ones bound before
 /// removed ones stop) and update the accounts.
 final class ConfigReloadEngine: Sendable {
-    private struct Current: Sendable {
-        var config: ProxyConfig
-        var template: RequestTemplate
-        var generation: Int
-    }
-
     private let runtime: ProxyRuntime
     private let supervisor: ListenerSupervisor
-    private let current: Mutex<Current>
     private let environment: [String: String]
     private let settle: Duration?
     private let logger: Logger
@@ -29,25 +22,26 @@ final class ConfigReloadEngine: Sendable {
 
     /// - Parameter settle: How far apart the two reads of the file must agree; `nil` takes `reload.settle` from
     ///   the config in force.
+    /// - Parameter runtime: Holds the config in force (``ProxyRuntime/snapshot``), which a reload replaces.
     init(
-        runtime: ProxyRuntime, supervisor: ListenerSupervisor, config: ProxyConfig, template: RequestTemplate, environment: [String: String],
+        runtime: ProxyRuntime, supervisor: ListenerSupervisor, environment: [String: String],
         settle: Duration? = nil, logger: Logger
     ) {
+        precondition(runtime.config != nil, "a reloadable runtime is built from a config")
         self.runtime = runtime
         self.supervisor = supervisor
-        self.current = Mutex(Current(config: config, template: template, generation: 1))
         self.environment = environment
         self.settle = settle
         self.logger = logger
     }
 
     /// The config in force.
-    var config: ProxyConfig { current.withLock { $0.config } }
+    var config: ProxyConfig { runtime.snapshot.config! }
 
     /// Rebuilds the accounts from the config in force and the state directory (a state file changed).
     @discardableResult
     func reloadAccounts() -> ReloadOutcome {
-        let config = current.withLock { $0.config }
+        let config = self.config
         let before = Set(runtime.pool.snapshot().map(\.id))
         applyAccounts(config, configuration: nil)
         let after = Set(runtime.pool.snapshot().map(\.id))
@@ -58,7 +52,7 @@ final class ConfigReloadEngine: Sendable {
         if !removed.isEmpty { parts.append("-\(removed.count) account\(removed.count == 1 ? "" : "s") (\(removed.joined(separator: ", ")))") }
         let changes = parts.isEmpty ? "accounts refreshed" : parts.joined(separator: ", ")
         logger.info("state directory changed", metadata: ["changes": "\(changes)"])
-        return .reloaded(generation: current.withLock { $0.generation }, changes: changes, warnings: [])
+        return .reloaded(generation: runtime.settings.configGeneration, changes: changes, warnings: [])
     }
 
     /// Gives the pool the accounts of `config` and the state directory. Accounts new to the pool get
@@ -77,21 +71,22 @@ final class ConfigReloadEngine: Sendable {
     /// outcome: the file has not changed since then (SIGHUPs and polls queued during a storm collapse into one).
     @discardableResult
     func reload(
-        trigger: ReloadTrigger, requestedAt: ContinuousClock.Instant? = nil, listeners: inout ThrowingDiscardingTaskGroup<any Error>
+        trigger: ReloadTrigger, requestedAt: ContinuousClock.Instant? = nil
     ) async -> ReloadOutcome {
         if trigger == .stateDirectory { return reloadAccounts() }
         if let requestedAt, let last = lastSettled.withLock({ $0 }), requestedAt < last.since {
             return last.outcome
         }
-        return await reloadSettled(trigger: trigger, listeners: &listeners)
+        return await reloadSettled(trigger: trigger)
     }
 
-    private func reloadSettled(trigger: ReloadTrigger, listeners: inout ThrowingDiscardingTaskGroup<any Error>) async -> ReloadOutcome {
-        let previous = current.withLock { $0 }
-        let path = previous.config.sourcePath
+    private func reloadSettled(trigger: ReloadTrigger) async -> ReloadOutcome {
+        let previous = runtime.snapshot
+        let previousConfig = previous.config!
+        let path = previousConfig.sourcePath
 
         // Only a file that reads the same twice, `settle` apart, is loaded: never one caught mid-write.
-        let reader = SettledFile(path: path, settle: settle ?? previous.config.reload.settle)
+        let reader = SettledFile(path: path, settle: settle ?? previousConfig.reload.settle)
         let (read, since, snapshot) = await reader.readTimed(known: settledSnapshot.withLock { $0 })
         guard case .settled(let content) = read else {
             let message = "\(path): the file kept changing for \(reader.patience); nothing applied, the reload is retried"
@@ -117,23 +112,25 @@ final class ConfigReloadEngine: Sendable {
             return remember(since, .rejected(error: message))
         }
         let (config, template) = loaded
-        let diff = ConfigDiff(from: previous.config, to: config, templateChanged: template.origin != previous.template.origin || previous.config.templateSource != config.templateSource)
+        let diff = ConfigDiff(
+            from: previousConfig, to: config,
+            templateChanged: template.origin != previous.settings.template.origin || previousConfig.templateSource != config.templateSource)
 
-        let guardRails = ReloadGuardRails.check(from: previous.config, to: config, writtenKeys: ProxyConfig.writtenKeys(yaml: text ?? ""))
+        let guardRails = ReloadGuardRails.check(from: previousConfig, to: config, writtenKeys: ProxyConfig.writtenKeys(yaml: text ?? ""))
         if !guardRails.isEmpty {
             return remember(since, refuse(path: path, reasons: guardRails, diff: diff, trigger: trigger))
         }
 
         // Listeners: bind the new ones first; a listener that cannot bind fails the reload's listener
         // part (it is reported) but the rest of the config still applies, unless no listener would be left.
-        let oldSettings = runtime.settings
-        let generation = previous.generation + 1
+        let oldSettings = previous.settings
+        let generation = oldSettings.configGeneration + 1
         let newSettings = ServerSettings(config: config, template: template, generation: generation)
         var listenerErrors: [String] = []
         let before = Set(oldSettings.listeners)
         var after = Set(newSettings.listeners)
         for listener in newSettings.listeners where !before.contains(listener) {
-            supervisor.start(listener, in: &listeners)
+            supervisor.start(listener)
             if let failure = await supervisor.waitUntilBound(listener) {
                 listenerErrors.append("listener \(listener.host):\(listener.port): \(failure)")
                 supervisor.forget(listener)
@@ -144,9 +141,7 @@ final class ConfigReloadEngine: Sendable {
             return remember(since, refuse(
                 path: path, reasons: ["it would leave no listener (\(listenerErrors.joined(separator: "; ")))"], diff: diff, trigger: trigger))
         }
-        runtime.replaceSettings(newSettings)
-        runtime.setConfig(config)
-        current.withLock { $0 = Current(config: config, template: template, generation: generation) }
+        runtime.install(ConfigSnapshot(settings: newSettings, config: config))
         applyAccounts(config, configuration: PoolConfiguration(config))
         for listener in oldSettings.listeners where !after.contains(listener) {
             await supervisor.stop(listener)
@@ -168,7 +163,7 @@ final class ConfigReloadEngine: Sendable {
         return remember(since, .reloaded(generation: generation, changes: diff.description, warnings: listenerErrors))
     }
 
-    /// Notes the outcome of a reload that read a settled file (see ``reload(trigger:requestedAt:listeners:)``).
+    /// Notes the outcome of a reload that read a settled file (see ``reload(trigger:requestedAt:)``).
     private func remember(_ since: ContinuousClock.Instant, _ outcome: ReloadOutcome) -> ReloadOutcome {
         lastSettled.withLock { $0 = (since, outcome) }
         return outcome
