@@ -12,6 +12,9 @@ struct ConfigPath: CustomStringConvertible {
 
     static let root = ConfigPath(description: "")
 
+    /// Whether this is the document itself.
+    var isRoot: Bool { self.description.isEmpty }
+
     /// The path of a key inside this mapping. Keys that are not plain words are quoted: `models.aliases["a b"]`.
     func key(_ key: String) -> ConfigPath {
         let plain =
