@@ -29,7 +29,6 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
-        .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.0.0"..<"5.0.0"),
     ],
@@ -53,8 +52,6 @@ let package = Package(
                 "Translation",
                 "ProxyModels",
                 .product(name: "Yams", package: "Yams"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Account pool, token state and refresh scheduling.
@@ -64,7 +61,6 @@ let package = Package(
                 "ProxyConfig", "ProxyModels",
                 .product(name: "Crypto", package: "swift-crypto"),  // refresh-token fingerprints in the state files
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // Amazon Q and OIDC clients over AsyncHTTPClient.
@@ -83,15 +79,13 @@ let package = Package(
         .target(
             name: "ProxyServer",
             dependencies: [
-                "EventStream", "ProxyModels", "Translation", "SSE", "ProxyConfig", "Accounts", "Upstream",
+                "ProxyModels", "Translation", "SSE", "ProxyConfig", "Accounts", "Upstream",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -105,6 +99,7 @@ let package = Package(
             dependencies: [
                 "EventStream", "ProxyModels",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
@@ -112,7 +107,7 @@ let package = Package(
         .executableTarget(
             name: "q2api",
             dependencies: [
-                "ProxyServer", "QSimulator", "ProxyConfig", "Translation", "ProxyModels", "Accounts",
+                "ProxyServer", "QSimulator", "ProxyConfig", "Translation", "ProxyModels", "Accounts", "Upstream",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -130,7 +125,7 @@ let package = Package(
         ),
         .testTarget(name: "TranslationTests", dependencies: ["Translation", "ProxyModels"], exclude: ["Golden"]),
         .testTarget(name: "SSETests", dependencies: ["SSE", .product(name: "NIOCore", package: "swift-nio")]),
-        .testTarget(name: "ProxyConfigTests", dependencies: ["ProxyConfig", "Translation"]),
+        .testTarget(name: "ProxyConfigTests", dependencies: ["ProxyConfig"]),
         .testTarget(name: "AccountsTests", dependencies: ["Accounts", "ProxyConfig"]),
         .testTarget(
             name: "UpstreamTests",
@@ -146,16 +141,17 @@ let package = Package(
                 "QSimulator", "EventStream", "ProxyModels", "Upstream",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(
             name: "ProxyServerTests",
             dependencies: [
-                "ProxyServer", "QSimulator", "ProxyConfig", "EventStream", "ProxyModels", "Upstream", "Translation",
+                "ProxyServer", "QSimulator", "ProxyConfig", "ProxyModels", "Translation",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
