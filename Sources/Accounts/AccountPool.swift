@@ -104,7 +104,8 @@ package final class AccountPool: Sendable {
             if let running = storage.refreshes[id] { return .wait(running) }
             if !storage.machine.refreshAllowed(account: id, now: now) {
                 if let current, let expiresAt, now < expiresAt { return .token(current) }
-                return .fail(storage.machine.lastRefreshError(account: id) ?? TokenRefreshError(isPermanent: false, message: "token refresh rate-limited"))
+                return .fail(
+                    storage.machine.lastRefreshError(account: id) ?? TokenRefreshError(isPermanent: false, message: "token refresh rate-limited"))
             }
             return .wait(startRefresh(id, in: &storage))
         }
@@ -171,7 +172,8 @@ package final class AccountPool: Sendable {
                 storage.refreshes[id] = nil
                 guard let entry = storage.machine.entries[id], entry.credentialsGeneration == generation else { return [] }
                 let valid = storage.tokens[id] != nil && (entry.tokenExpiresAt.map { now < $0 } ?? false)
-                return Self.discardingTokens(storage.machine.tokenRefreshFailed(account: id, error: error, hasValidToken: valid, now: now), in: &storage)
+                return Self.discardingTokens(
+                    storage.machine.tokenRefreshFailed(account: id, error: error, hasValidToken: valid, now: now), in: &storage)
             }
             logger.warning("token refresh failed", metadata: ["account": "\(id)", "error": "\(error.message)"])
             run(actions)

@@ -1,3 +1,5 @@
+import NIOCore
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -5,7 +7,6 @@
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import NIOCore
 
 /// Decodes AWS event-stream frames (AMAZON_Q.md §4) from bytes that arrive in arbitrary pieces.
 ///

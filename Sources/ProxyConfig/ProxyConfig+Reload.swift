@@ -35,7 +35,8 @@ enum Truncation {
 
     /// The error for a document with no content at all (empty, blank or only comments).
     static func emptyDocument(path: String, text: String) -> ConfigError {
-        let what = text.unicodeScalars.allSatisfy { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+        let what =
+            text.unicodeScalars.allSatisfy { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
             ? "the file is empty" : "the file holds no settings, only comments"
         return ConfigError(
             file: path, line: 0, column: 0, keyPath: "",

@@ -46,4 +46,3 @@ package struct ProxyRequestContext: RequestContext {
     /// Bodies are bounded by `limits.max_body`, checked by the controllers with their own error shape.
     package var maxUploadSize: Int { Int.max }
 }
-

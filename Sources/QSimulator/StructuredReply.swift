@@ -22,7 +22,8 @@ enum StructuredReply {
         if let constant = schema["const"] { return constant }
         if let first = schema["enum"]?.arrayValue?.first { return first }
         if let first = (schema["anyOf"] ?? schema["oneOf"])?.arrayValue?.first { return instance(of: first, depth: depth + 1) }
-        let type = schema["type"]?.stringValue ?? schema["type"]?.arrayValue?.first?.stringValue
+        let type =
+            schema["type"]?.stringValue ?? schema["type"]?.arrayValue?.first?.stringValue
             ?? (schema["properties"] != nil ? "object" : schema["items"] != nil ? "array" : "object")
         switch type {
         case "string": return .string(String(repeating: "x", count: min(max(1, schema["minLength"]?.intValue ?? 1), 1_000)))
@@ -36,9 +37,10 @@ enum StructuredReply {
         default:
             let properties = schema["properties"]?.objectValue ?? []
             let required = schema["required"]?.arrayValue?.compactMap(\.stringValue) ?? []
-            return .object(required.map { name in
-                JSONMember(name, instance(of: properties.first { $0.key == name }?.value ?? .object([]), depth: depth + 1))
-            })
+            return .object(
+                required.map { name in
+                    JSONMember(name, instance(of: properties.first { $0.key == name }?.value ?? .object([]), depth: depth + 1))
+                })
         }
     }
 }

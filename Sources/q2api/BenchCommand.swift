@@ -132,7 +132,9 @@ struct BenchCommand: AsyncParsableCommand {
         case .upstream:
             let conversation = try ClaudeRequestDecoder.decode(try claudeBody())
             let plan = try UpstreamRequestBuilder.build(
-                conversation, options: .init(modelID: "claude-sonnet-4.5", currentTime: "Sunday, 2026-11-22T00:00:00.000+00:00", makeID: { UUID().uuidString.lowercased() }))
+                conversation,
+                options: .init(
+                    modelID: "claude-sonnet-4.5", currentTime: "Sunday, 2026-11-22T00:00:00.000+00:00", makeID: { UUID().uuidString.lowercased() }))
             return plan.body.jsonBytes
         }
     }

@@ -6,7 +6,10 @@ struct Q2API: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "q2api",
         abstract: "A Claude Messages and OpenAI Chat Completions API in front of Amazon Q Developer accounts.",
-        subcommands: [ServeCommand.self, CheckCommand.self, SimulateCommand.self, ExplainCommand.self, TemplateCommand.self, AccountsCommand.self, LoginCommand.self, BenchCommand.self],
+        subcommands: [
+            ServeCommand.self, CheckCommand.self, SimulateCommand.self, ExplainCommand.self, TemplateCommand.self, AccountsCommand.self,
+            LoginCommand.self, BenchCommand.self,
+        ],
         defaultSubcommand: ServeCommand.self)
 }
 

@@ -35,7 +35,10 @@ struct ServeCommand: AsyncParsableCommand {
         logger.logLevel = Logger.Level(rawValue: config.log.level.rawValue) ?? .info
         logger.info(
             "starting",
-            metadata: ["config": "\(config.sourcePath)", "accounts": "\(config.accounts.count)", "listeners": "\(config.listeners.map { $0.address.description })"])
+            metadata: [
+                "config": "\(config.sourcePath)", "accounts": "\(config.accounts.count)",
+                "listeners": "\(config.listeners.map { $0.address.description })",
+            ])
         let boundLogger = logger
         // One Prometheus registry for the process: the server's metrics and anything recorded through swift-metrics.
         let metrics = ProxyMetrics()
@@ -55,7 +58,8 @@ struct ServeCommand: AsyncParsableCommand {
         // event (ProxyServerService), and a few seconds later anything left is cut.
         var groupConfiguration = ServiceGroupConfiguration(
             // Last, so that it hears of the shutdown first and systemd gets STOPPING=1 before the drain.
-            services: [.init(service: service), .init(service: SystemdStoppingNotice(notifier: notifier))], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            services: [.init(service: service), .init(service: SystemdStoppingNotice(notifier: notifier))],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(drainTimeout + 3)
         try await ServiceGroup(configuration: groupConfiguration).run()
     }

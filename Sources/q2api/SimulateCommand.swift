@@ -19,7 +19,8 @@ struct SimulateCommand: AsyncParsableCommand {
     @Flag(help: "Rotate refresh tokens on each refresh, as the real service may.") var rotateRefreshTokens = false
     @Option(help: "Default reply: short or realistic (~1,250 characters in ~110 frames).") var reply: String = "short"
     @Option(help: "Pause between frames, in milliseconds.") var frameDelayMs = 0
-    @Option(help: "Network writes: split (odd-sized pieces that cut frames, the default) or frames (one write per frame, as the real service streams).")
+    @Option(
+        help: "Network writes: split (odd-sized pieces that cut frames, the default) or frames (one write per frame, as the real service streams).")
     var writes: String = "split"
     @Option(help: "Device login: seconds between polls the client is told to keep (interval).") var deviceInterval = 1
     @Option(help: "Device login: seconds a device code stays valid (expiresIn).") var deviceCodeLifetime = 600
@@ -45,7 +46,8 @@ struct SimulateCommand: AsyncParsableCommand {
         var options = SimulatorOptions(
             clientID: clientID, clientSecret: clientSecret, refreshTokens: refreshTokens, accessTokenLifetime: tokenLifetime,
             rotateRefreshTokens: rotateRefreshTokens, frameDelay: .milliseconds(frameDelayMs), defaultReply: defaultReply,
-            writes: writePattern, deviceInterval: deviceInterval, deviceCodeLifetime: deviceCodeLifetime, autoApproveDeviceAfterPolls: autoApproveDeviceAfter,
+            writes: writePattern, deviceInterval: deviceInterval, deviceCodeLifetime: deviceCodeLifetime,
+            autoApproveDeviceAfterPolls: autoApproveDeviceAfter,
             enforceSlowDown: !noSlowDown, tokenDelay: .milliseconds(max(0, tokenDelayMs)))
         if !models.isEmpty { options.models = models }
         let app = QSimulator.application(

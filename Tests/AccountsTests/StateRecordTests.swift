@@ -58,7 +58,10 @@ struct StateRecordTests {
 
     @Test("a timestamp read from a file is written back with the same milliseconds")
     func timestampRoundTrip() throws {
-        for text in ["2026-12-06T10:00:16.359Z", "2026-12-06T10:00:16.001Z", "2026-12-06T10:00:16.999Z", "2026-12-06T10:00:16.000Z", "1999-01-01T00:00:00.123Z"] {
+        for text in [
+            "2026-12-06T10:00:16.359Z", "2026-12-06T10:00:16.001Z", "2026-12-06T10:00:16.999Z", "2026-12-06T10:00:16.000Z",
+            "1999-01-01T00:00:00.123Z",
+        ] {
             let date = try #require(StateTimestamp.parse(text))
             #expect(StateTimestamp.format(date) == text)
         }

@@ -109,8 +109,13 @@ struct AccountsEndToEndTests {
 
     @Test("with shard settings an instance serves only the accounts it owns and says so in /healthz and /metrics")
     func sharding() async throws {
-        let accounts = twoAccounts.replacingOccurrences(of: "profile_arn: arn:aws:codewhisperer:us-east-1:1:profile/a", with: "profile_arn: arn:aws:codewhisperer:us-east-1:1:profile/a\n    shard: 1")
-            .replacingOccurrences(of: "profile_arn: arn:aws:codewhisperer:us-east-1:1:profile/b", with: "profile_arn: arn:aws:codewhisperer:us-east-1:1:profile/b\n    shard: 0")
+        let accounts = twoAccounts.replacingOccurrences(
+            of: "profile_arn: arn:aws:codewhisperer:us-east-1:1:profile/a",
+            with: "profile_arn: arn:aws:codewhisperer:us-east-1:1:profile/a\n    shard: 1"
+        )
+        .replacingOccurrences(
+            of: "profile_arn: arn:aws:codewhisperer:us-east-1:1:profile/b",
+            with: "profile_arn: arn:aws:codewhisperer:us-east-1:1:profile/b\n    shard: 0")
         try await withProxy(accounts: accounts, extraYAML: "shard: {index: 1, count: 2}") { harness in
             let health = try await harness.get("/healthz", headers: [])
             #expect((health.json?["shard"] as? [String: Int]) == ["index": 1, "count": 2])
@@ -213,7 +218,8 @@ struct AccountsEndToEndTests {
     func stateFileDroppedIn() async throws {
         try await withProxy(reload: pollingReload) { harness in
             try FileManager.default.createDirectory(atPath: harness.stateDirectory, withIntermediateDirectories: true)
-            let line = #"{"ts":"2026-11-22T05:00:00.000Z","type":"account","label":"Dropped","client_id":"c","client_secret":"s","refresh_token":"rt-x","profile_arn":null,"enabled":true,"weight":1}"#
+            let line =
+                #"{"ts":"2026-11-22T05:00:00.000Z","type":"account","label":"Dropped","client_id":"c","client_secret":"s","refresh_token":"rt-x","profile_arn":null,"enabled":true,"weight":1}"#
             try (line + "\n").write(toFile: harness.stateDirectory + "/dropped.jsonl", atomically: true, encoding: .utf8)
             try await harness.eventuallyAsync("the dropped account appears") { try await healthItems(harness)["dropped"] != nil }
             let items = try await healthItems(harness)

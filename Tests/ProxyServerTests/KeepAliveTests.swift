@@ -1,7 +1,7 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
-import Foundation
 import Synchronization
 import Testing
 import Translation
@@ -33,7 +33,9 @@ struct KeepAliveTests {
             channel.finish()
         }
         var writer: any ResponseBodyWriter = RecordingWriter(sink: { written.append(String(buffer: $0)) })
-        var framing = StreamFraming(encoder: ClaudeDialect().streamEncoder(for: .init(conversation: .init(model: "m", messages: [])), header: .init(id: "msg_x", model: "m", created: 0, inputTokens: 1)))
+        var framing = StreamFraming(
+            encoder: ClaudeDialect().streamEncoder(
+                for: .init(conversation: .init(model: "m", messages: [])), header: .init(id: "msg_x", model: "m", created: 0, inputTokens: 1)))
         try await ReplyExchange.streamEvents(channel, framing: &framing, pingInterval: .milliseconds(50), writer: &writer)
         _ = await producer.result
         let text = written.text

@@ -26,7 +26,9 @@ struct ModelDiscoveryTests {
             #expect(listed.contains("claude-opus-4.6"))
             #expect(listed.contains("claude-sonnet-4.5"), "configured models stay listed")
 
-            for (name, upstream) in [("claude-opus-5-5", "claude-opus-4.6"), ("claude-opus-4.6", "claude-opus-4.6"), ("claude-haiku-5-5", "claude-haiku-4.5")] {
+            for (name, upstream) in [
+                ("claude-opus-5-5", "claude-opus-4.6"), ("claude-opus-4.6", "claude-opus-4.6"), ("claude-haiku-5-5", "claude-haiku-4.5"),
+            ] {
                 let reply = try await proxy.post("/v1/messages", #"{"model":"\#(name)","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}"#)
                 #expect(reply.status == 200, "\(name): \(reply.body)")
                 let modelID = proxy.simulator.lastRequestBody?["conversationState"]?["currentMessage"]?["userInputMessage"]?["modelId"]?.stringValue

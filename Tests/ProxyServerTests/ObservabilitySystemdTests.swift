@@ -6,7 +6,7 @@ import ServiceLifecycle
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite("sd_notify and the systemd unit", .serialized)

@@ -35,7 +35,8 @@ struct OpenAPIDocumentTests {
 
     @Test("the served document is openapi.yaml as it is in the source tree (run scripts/embed-assets after editing it)")
     func embeddedIsCurrent() throws {
-        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Sources/ProxyServer/OpenAPI/openapi.yaml")
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../Sources/ProxyServer/OpenAPI/openapi.yaml")
         let file = try String(contentsOf: source, encoding: .utf8)
         #expect(String(buffer: OpenAPIController.document) == file, "openapi.yaml changed: run scripts/embed-assets")
     }

@@ -64,7 +64,9 @@ struct PublicSurfaceTests {
     @Test("/metrics on a non-loopback listener needs a metrics key or an admin key; an API key is not enough")
     func metricsKeys() async throws {
         try await withProxy(extraYAML: keysYAML, listenersYAML: wildcardListener) { harness in
-            for headers in [[], [("x-api-key", ProxyHarness.apiKey)], [("authorization", "Bearer \(ProxyHarness.apiKey)")], [("authorization", "Bearer nope")]] {
+            for headers in [
+                [], [("x-api-key", ProxyHarness.apiKey)], [("authorization", "Bearer \(ProxyHarness.apiKey)")], [("authorization", "Bearer nope")],
+            ] {
                 let refused = try await harness.get("/metrics", headers: headers)
                 #expect(refused.status == 401)
                 #expect(refused.headers.first(name: "content-type")?.hasPrefix("text/plain") == true)
@@ -112,8 +114,14 @@ struct PublicSurfaceTests {
             let filler = String(repeating: "a", count: 8000)
             let headers = (0..<12).map { "x-filler-\($0): \(filler)\r\n" }.joined()
             let cases: [(path: String, check: @Sendable ([String: Any]) -> Bool)] = [
-                ("/v1/messages", { ($0["type"] as? String) == "error" && (($0["error"] as? [String: Any])?["type"] as? String) == "invalid_request_error" }),
-                ("/v1/chat/completions", { (($0["error"] as? [String: Any])?["code"] as? String) == "request_header_fields_too_large" && $0["type"] == nil }),
+                (
+                    "/v1/messages",
+                    { ($0["type"] as? String) == "error" && (($0["error"] as? [String: Any])?["type"] as? String) == "invalid_request_error" }
+                ),
+                (
+                    "/v1/chat/completions",
+                    { (($0["error"] as? [String: Any])?["code"] as? String) == "request_header_fields_too_large" && $0["type"] == nil }
+                ),
                 ("/v2/accounts", { (($0["error"] as? [String: Any])?["type"] as? String) == "request_header_fields_too_large" && $0["type"] == nil }),
             ]
             for (path, check) in cases {
@@ -156,7 +164,8 @@ struct PublicSurfaceTests {
     func adminRefusesHiddenID() async throws {
         try await withProxy(extraYAML: keysYAML) { harness in
             let reply = try await harness.post(
-                "/v2/accounts", #"{"id": ".hidden", "label": "x", "client_id": "sim-client", "client_secret": "sim-secret", "refresh_token": "sim-refresh"}"#,
+                "/v2/accounts",
+                #"{"id": ".hidden", "label": "x", "client_id": "sim-client", "client_secret": "sim-secret", "refresh_token": "sim-refresh"}"#,
                 headers: [("authorization", "Bearer \(adminKey)")])
             #expect(reply.status == 400)
             #expect(reply.body.contains("starting with a letter or a digit"))
@@ -168,7 +177,10 @@ struct PublicSurfaceTests {
     func shutdownEndsStreams() async throws {
         for (path, body) in [
             ("/v1/messages", claudeRequest("hi [[sim:text:Begun.]][[sim:hold]]", stream: true)),
-            ("/v1/chat/completions", #"{"model":"claude-sonnet-4.5","stream":true,"messages":[{"role":"user","content":"hi [[sim:text:Begun.]][[sim:hold]]"}]}"#),
+            (
+                "/v1/chat/completions",
+                #"{"model":"claude-sonnet-4.5","stream":true,"messages":[{"role":"user","content":"hi [[sim:text:Begun.]][[sim:hold]]"}]}"#
+            ),
         ] {
             let text = try await withDrainingProxy { port, shutdown in
                 let client = HTTPClient(eventLoopGroupProvider: .singleton)
@@ -210,7 +222,8 @@ struct PublicSurfaceTests {
 }
 
 /// A simulator and a server whose shutdown (`shutdown()`, as SIGTERM does) gives open replies 0.3 s of drain time.
-private func withDrainingProxy(_ body: @escaping @Sendable (Int, @escaping @Sendable () async -> Void) async throws -> String) async throws -> String {
+private func withDrainingProxy(_ body: @escaping @Sendable (Int, @escaping @Sendable () async -> Void) async throws -> String) async throws -> String
+{
     var logger = Logger(label: "test")
     logger.logLevel = .critical
     let state = SimulatorState()
@@ -245,7 +258,8 @@ private func withDrainingProxy(_ body: @escaping @Sendable (Int, @escaping @Send
         reload.environment = [:]
         reload.drainTimeout = .milliseconds(300)
         let service = ProxyServerService(
-            config: config, template: try config.compiledTemplate(), logger: logger, reload: reload, onBound: { _, port in proxyContinuation.yield(port) })
+            config: config, template: try config.compiledTemplate(), logger: logger, reload: reload,
+            onBound: { _, port in proxyContinuation.yield(port) })
         // As `serve` does: a few seconds after the drain time, whatever is left is cut.
         let serverGroup = ServiceGroup(configuration: .init(services: [service], logger: logger).bounded())
         tasks.addTask {

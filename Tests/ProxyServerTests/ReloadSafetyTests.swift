@@ -2,8 +2,9 @@ import Foundation
 import NIOCore
 import NIOPosix
 import ProxyConfig
-@testable import ProxyServer
 import Testing
+
+@testable import ProxyServer
 
 private let safetyAdmin = [("authorization", "Bearer reload-admin")]
 private let safetyAdminYAML = #"admin_keys: ["reload-admin"]"#

@@ -3,8 +3,8 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import QSimulator
 import ProxyServer
+import QSimulator
 import Testing
 
 /// Whether a TCP connection to the loopback port is accepted. (An HTTP client would keep retrying a
@@ -124,7 +124,8 @@ struct ReloadTests {
             let results = try await withThrowingTaskGroup(of: Int.self, returning: [Int].self) { group in
                 for index in 0..<24 {
                     group.addTask {
-                        let reply = try await proxy.post("/v1/messages", claudeRequest("[[sim:delay:5]][[sim:long:300]] \(index)", stream: index % 2 == 0))
+                        let reply = try await proxy.post(
+                            "/v1/messages", claudeRequest("[[sim:delay:5]][[sim:long:300]] \(index)", stream: index % 2 == 0))
                         return reply.status == 200 && (index % 2 == 1 || sseEventNames(reply.body).last == "message_stop") ? 200 : reply.status
                     }
                 }
@@ -132,7 +133,9 @@ struct ReloadTests {
                     // A bounded loop of edits, including an invalid file, while the streams run.
                     for round in 0..<6 {
                         let text = try String(contentsOfFile: proxy.configPath, encoding: .utf8)
-                        let edited = round == 3 ? text + "\nnot_a_key: true\n" : text.replacingOccurrences(of: "\nnot_a_key: true\n", with: "") + "\n# edit \(round)\n"
+                        let edited =
+                            round == 3
+                            ? text + "\nnot_a_key: true\n" : text.replacingOccurrences(of: "\nnot_a_key: true\n", with: "") + "\n# edit \(round)\n"
                         try edited.write(toFile: proxy.configPath, atomically: true, encoding: .utf8)
                         try await Task.sleep(for: .milliseconds(150))
                     }

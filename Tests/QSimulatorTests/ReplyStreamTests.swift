@@ -65,7 +65,10 @@ struct ReplyStreamTests {
         try await Simulator.application(state: SimulatorState()).test(.router) { client in
             let reply = Reply(try await Simulator.ask(client, "Weather? [[sim:tool:get_weather:\(json)]]"))
             #expect(reply.text == "Calling get_weather.")
-            #expect(reply.eventTypes == ["initial-response", "assistantResponseEvent"] + Array(repeating: "toolUseEvent", count: 5) + ["messageMetadataEvent"])
+            #expect(
+                reply.eventTypes == ["initial-response", "assistantResponseEvent"] + Array(repeating: "toolUseEvent", count: 5) + [
+                    "messageMetadataEvent"
+                ])
             let events = reply.toolEvents
             let id = try #require(events.first?["toolUseId"]?.stringValue)
             #expect(id.hasPrefix("tooluse_") && id.count == 30)
@@ -115,7 +118,8 @@ struct ReplyStreamTests {
     @Test("echo replies with the user's text inside the envelope, or the whole content")
     func echoDirective() async throws {
         try await Simulator.application(state: SimulatorState()).test(.router) { client in
-            let wrapped = "--- CONTEXT ENTRY BEGIN ---\nCurrent time: now\n--- CONTEXT ENTRY END ---\n\n--- USER MESSAGE BEGIN ---\nRepeat after me [[sim:echo]]\n--- USER MESSAGE END ---"
+            let wrapped =
+                "--- CONTEXT ENTRY BEGIN ---\nCurrent time: now\n--- CONTEXT ENTRY END ---\n\n--- USER MESSAGE BEGIN ---\nRepeat after me [[sim:echo]]\n--- USER MESSAGE END ---"
             let inside = Reply(try await Simulator.ask(client, wrapped))
             #expect(inside.text == "Repeat after me [[sim:echo]]")
             let whole = Reply(try await Simulator.ask(client, "plain [[sim:echo]]"))
@@ -139,7 +143,8 @@ struct ReplyStreamTests {
             #expect(reply.text == "Hello! I am the q2api simulator.")
             #expect(Array(reply.eventTypes.suffix(2)) == ["metadataEvent", "messageMetadataEvent"])
             let usage = reply.payload(reply.frames.count - 2)["tokenUsage"]
-            #expect(usage == ["uncachedInputTokens": 11, "outputTokens": 7, "totalTokens": 18, "cacheReadInputTokens": 5, "cacheWriteInputTokens": 3])
+            #expect(
+                usage == ["uncachedInputTokens": 11, "outputTokens": 7, "totalTokens": 18, "cacheReadInputTokens": 5, "cacheWriteInputTokens": 3])
         }
     }
 

@@ -47,14 +47,23 @@ struct ValidationCase: Sendable, CustomTestStringConvertible {
                 "null inside a tool schema",
                 QBody.request(
                     QBody.user("hi"),
-                    tools: [QBody.tool("Bash").setting("toolSpecification", to: QBody.tool("Bash")["toolSpecification"]!.setting("inputSchema", to: ["json": ["type": "object", "required": .null]]))]
+                    tools: [
+                        QBody.tool("Bash").setting(
+                            "toolSpecification",
+                            to: QBody.tool("Bash")["toolSpecification"]!.setting("inputSchema", to: ["json": ["type": "object", "required": .null]]))
+                    ]
                 ),
                 "null value at conversationState.currentMessage.userInputMessage.userInputMessageContext.tools[0]"
             ),
             ValidationCase("history not an array", withState("history", ["a": 1]), "history is not an array"),
             ValidationCase(
                 "history entry with two keys",
-                withState("history", [["userInputMessage": QBody.user("a"), "assistantResponseMessage": QBody.assistant("b")], ["assistantResponseMessage": QBody.assistant("b")]]),
+                withState(
+                    "history",
+                    [
+                        ["userInputMessage": QBody.user("a"), "assistantResponseMessage": QBody.assistant("b")],
+                        ["assistantResponseMessage": QBody.assistant("b")],
+                    ]),
                 "exactly one key"
             ),
             ValidationCase(
@@ -69,12 +78,14 @@ struct ValidationCase: Sendable, CustomTestStringConvertible {
             ),
             ValidationCase(
                 "two user messages in a row",
-                QBody.request(QBody.user("hi"), history: [("user", QBody.user("a")), ("user", QBody.user("b")), ("assistant", QBody.assistant("c"))]),
+                QBody.request(
+                    QBody.user("hi"), history: [("user", QBody.user("a")), ("user", QBody.user("b")), ("assistant", QBody.assistant("c"))]),
                 "alternate"
             ),
             ValidationCase(
                 "two assistant messages in a row",
-                QBody.request(QBody.user("hi"), history: [("user", QBody.user("a")), ("assistant", QBody.assistant("b")), ("assistant", QBody.assistant("c"))]),
+                QBody.request(
+                    QBody.user("hi"), history: [("user", QBody.user("a")), ("assistant", QBody.assistant("b")), ("assistant", QBody.assistant("c"))]),
                 "alternate"
             ),
             ValidationCase(
@@ -89,12 +100,16 @@ struct ValidationCase: Sendable, CustomTestStringConvertible {
             ),
             ValidationCase(
                 "first history message with tool results",
-                QBody.request(QBody.user("hi"), history: [("user", QBody.user("", toolResults: [QBody.toolResult("t", "x")])), ("assistant", QBody.assistant("b"))]),
+                QBody.request(
+                    QBody.user("hi"),
+                    history: [("user", QBody.user("", toolResults: [QBody.toolResult("t", "x")])), ("assistant", QBody.assistant("b"))]),
                 "first user message"
             ),
             ValidationCase(
                 "tool results after an assistant message without tool uses",
-                QBody.request(QBody.user("", toolResults: [QBody.toolResult("tooluse_1", "x")]), history: [("user", QBody.user("a")), ("assistant", QBody.assistant("b"))]),
+                QBody.request(
+                    QBody.user("", toolResults: [QBody.toolResult("tooluse_1", "x")]),
+                    history: [("user", QBody.user("a")), ("assistant", QBody.assistant("b"))]),
                 "has no toolUses"
             ),
             ValidationCase(
@@ -112,7 +127,9 @@ struct ValidationCase: Sendable, CustomTestStringConvertible {
             ),
             ValidationCase(
                 "an unanswered tool use",
-                QBody.request(QBody.user("next"), history: [("user", QBody.user("a")), ("assistant", QBody.assistant("b", toolUses: [bashUse]))], tools: [QBody.tool("Bash")]),
+                QBody.request(
+                    QBody.user("next"), history: [("user", QBody.user("a")), ("assistant", QBody.assistant("b", toolUses: [bashUse]))],
+                    tools: [QBody.tool("Bash")]),
                 "do not match"
             ),
             ValidationCase(
@@ -131,14 +148,18 @@ struct ValidationCase: Sendable, CustomTestStringConvertible {
                 "tool use input that is a string",
                 QBody.request(
                     QBody.user("", toolResults: [QBody.toolResult("tooluse_1", "x")]),
-                    history: [("user", QBody.user("a")), ("assistant", QBody.assistant("b", toolUses: [QBody.toolUse("tooluse_1", "Bash", input: "{\"command\":\"ls\"}")]))],
+                    history: [
+                        ("user", QBody.user("a")),
+                        ("assistant", QBody.assistant("b", toolUses: [QBody.toolUse("tooluse_1", "Bash", input: "{\"command\":\"ls\"}")])),
+                    ],
                     tools: [QBody.tool("Bash")]
                 ),
                 "input must be a JSON object"
             ),
             ValidationCase("tool name with a hyphen", QBody.request(QBody.user("hi"), tools: [QBody.tool("mcp-read")]), "must match"),
             ValidationCase("tool name starting with a digit", QBody.request(QBody.user("hi"), tools: [QBody.tool("1tool")]), "must match"),
-            ValidationCase("tool name over 64 characters", QBody.request(QBody.user("hi"), tools: [QBody.tool(String(repeating: "a", count: 65))]), "at most 64"),
+            ValidationCase(
+                "tool name over 64 characters", QBody.request(QBody.user("hi"), tools: [QBody.tool(String(repeating: "a", count: 65))]), "at most 64"),
             ValidationCase("empty tool description", QBody.request(QBody.user("hi"), tools: [QBody.tool("Bash", description: "")]), "description"),
             ValidationCase(
                 "tool schema that is not an object",

@@ -55,20 +55,27 @@ struct ClaudeCurrentSurfaceTests {
     @Test("system messages take text blocks only")
     func systemMessageRejectsImages() {
         let error = rejection(
-            #"{"model":"m","max_tokens":1,"messages":[{"role":"system","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"AA=="}}]}]}"#)
+            #"{"model":"m","max_tokens":1,"messages":[{"role":"system","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"AA=="}}]}]}"#
+        )
         #expect(error?.field == "messages.0.content.0")
     }
 
     @Test("thinking display, between_tools and effort")
     func thinkingVariants() throws {
-        let omitted = try decode(#"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"x"}],"thinking":{"type":"adaptive","display":"omitted"},"output_config":{"effort":"low"}}"#)
+        let omitted = try decode(
+            #"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"x"}],"thinking":{"type":"adaptive","display":"omitted"},"output_config":{"effort":"low"}}"#
+        )
         #expect(omitted.thinking == .adaptive)
         #expect(omitted.thinkingDisplay == .omitted)
         #expect(omitted.effort == .low)
         let between = try decode(#"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"x"}],"thinking":{"type":"between_tools"}}"#)
         #expect(between.thinking == .adaptive)
-        #expect(rejection(#"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"x"}],"output_config":{"effort":"huge"}}"#)?.field == "output_config.effort")
-        let low = try plan(#"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"x"}],"thinking":{"type":"adaptive"},"output_config":{"effort":"low"}}"#)
+        #expect(
+            rejection(#"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"x"}],"output_config":{"effort":"huge"}}"#)?.field
+                == "output_config.effort")
+        let low = try plan(
+            #"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"x"}],"thinking":{"type":"adaptive"},"output_config":{"effort":"low"}}"#
+        )
         #expect(low.body.current["content"]?.stringValue?.contains("<max_thinking_length>4000</max_thinking_length>") == true)
     }
 
@@ -84,15 +91,20 @@ struct ClaudeCurrentSurfaceTests {
 
     @Test("structured output: the schema reaches the model and the reply is held to it")
     func structuredOutput() throws {
-        let schema = #"{"type":"object","properties":{"city":{"type":"string"},"days":{"type":"integer"}},"required":["city"],"additionalProperties":false}"#
+        let schema =
+            #"{"type":"object","properties":{"city":{"type":"string"},"days":{"type":"integer"}},"required":["city"],"additionalProperties":false}"#
         let conversation = try decode(
-            #"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"x"}],"output_config":{"format":{"type":"json_schema","schema":"# + schema + "}}}")
+            #"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"x"}],"output_config":{"format":{"type":"json_schema","schema":"#
+                + schema + "}}}")
         #expect(conversation.extraInstructions.first?.contains(#""required":["city"]"#) == true)
-        let beta = try decode(#"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"x"}],"output_format":{"type":"json_schema","schema":{"type":"object"}}}"#)
+        let beta = try decode(
+            #"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"x"}],"output_format":{"type":"json_schema","schema":{"type":"object"}}}"#
+        )
         #expect(beta.responseSchema == ["type": "object"])
 
         let parsed = try JSONParser.parse(schema)
-        #expect(StructuredOutput.conform("```json\n{\"city\": \"Paris\", \"days\": 3}\n```", to: parsed) == .success(#"{"city": "Paris", "days": 3}"#))
+        #expect(
+            StructuredOutput.conform("```json\n{\"city\": \"Paris\", \"days\": 3}\n```", to: parsed) == .success(#"{"city": "Paris", "days": 3}"#))
         #expect(StructuredOutput.conform(#"{"days": 3}"#, to: parsed) == .failure(.init(message: #"$: missing required property "city""#)))
         #expect(StructuredOutput.conform(#"{"city": "P", "days": 2.5}"#, to: parsed) == .failure(.init(message: "$.days: expected integer")))
         #expect(StructuredOutput.conform(#"{"city": "P", "x": 1}"#, to: parsed) == .failure(.init(message: #"$: unexpected property "x""#)))
@@ -110,7 +122,9 @@ struct ClaudeCurrentSurfaceTests {
               {"role":"user","content":[{"type":"tool_result","tool_use_id":"b","content":"BBBB"}]}]
             """#
         let result = try plan(
-            #"{"model":"m","max_tokens":9,"# + history + #","context_management":{"edits":[{"type":"clear_thinking_20251015","keep":{"type":"thinking_turns","value":1}},{"type":"clear_tool_uses_20250919","trigger":{"type":"input_tokens","value":1},"keep":{"type":"tool_uses","value":1}}]}}"#)
+            #"{"model":"m","max_tokens":9,"# + history
+                + #","context_management":{"edits":[{"type":"clear_thinking_20251015","keep":{"type":"thinking_turns","value":1}},{"type":"clear_tool_uses_20250919","trigger":{"type":"input_tokens","value":1},"keep":{"type":"tool_uses","value":1}}]}}"#
+        )
         #expect(result.appliedEdits.count == 2)
         #expect(result.appliedEdits[0]["type"] == "clear_thinking_20251015")
         #expect(result.appliedEdits[0]["cleared_thinking_turns"] == .int(1))
@@ -122,14 +136,19 @@ struct ClaudeCurrentSurfaceTests {
         #expect(text.contains("BBBB"))
         #expect(text.contains(ContextEditor.clearedToolResult))
 
-        let keepAll = try plan(#"{"model":"m","max_tokens":9,"# + history + #","context_management":{"edits":[{"type":"clear_thinking_20251015","keep":"all"}]}}"#)
+        let keepAll = try plan(
+            #"{"model":"m","max_tokens":9,"# + history + #","context_management":{"edits":[{"type":"clear_thinking_20251015","keep":"all"}]}}"#)
         #expect(keepAll.appliedEdits.isEmpty)
-        #expect(rejection(#"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"x"}],"context_management":{"edits":[{"type":"compact_20260112"}]}}"#)?.field == "context_management.edits.0.type")
+        #expect(
+            rejection(
+                #"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"x"}],"context_management":{"edits":[{"type":"compact_20260112"}]}}"#
+            )?.field == "context_management.edits.0.type")
     }
 
     @Test("a deferred tool stays out of the upstream tool list until a tool_reference loads it")
     func deferredTools() throws {
-        let tools = #""tools":[{"name":"ToolSearch","description":"find tools","input_schema":{"type":"object"}},{"name":"WebFetch","description":"fetch","input_schema":{"type":"object"},"defer_loading":true},{"name":"DeferredToolPlaceholder","description":"p","input_schema":{"type":"object"},"defer_loading":true}]"#
+        let tools =
+            #""tools":[{"name":"ToolSearch","description":"find tools","input_schema":{"type":"object"}},{"name":"WebFetch","description":"fetch","input_schema":{"type":"object"},"defer_loading":true},{"name":"DeferredToolPlaceholder","description":"p","input_schema":{"type":"object"},"defer_loading":true}]"#
         func names(_ body: JSONValue) -> [String] {
             (body.current["userInputMessageContext"]?["tools"]?.arrayValue ?? []).compactMap { $0["toolSpecification"]?["name"]?.stringValue }
         }
@@ -144,21 +163,25 @@ struct ClaudeCurrentSurfaceTests {
         #expect(names(after.body) == ["ToolSearch", "WebFetch"])
         #expect(after.body.current["userInputMessageContext"]?["toolResults"]?[0]?["content"]?[0]?["text"] == "Tool loaded: WebFetch")
         let searching = try plan(
-            #"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"x"}],"tools":[{"type":"tool_search_tool_regex_20251119","name":"tool_search_tool_regex"},{"name":"WebFetch","description":"fetch","input_schema":{"type":"object"},"defer_loading":true}]}"#)
+            #"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"x"}],"tools":[{"type":"tool_search_tool_regex_20251119","name":"tool_search_tool_regex"},{"name":"WebFetch","description":"fetch","input_schema":{"type":"object"},"defer_loading":true}]}"#
+        )
         #expect(names(searching.body) == ["WebFetch"])
         let placeholder = try plan(
-            #"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"x"}],"tools":[{"type":"tool_search_tool_bm25_20251119","name":"s"},{"name":"DeferredToolPlaceholder","description":"p","input_schema":{"type":"object"},"defer_loading":true}]}"#)
+            #"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"x"}],"tools":[{"type":"tool_search_tool_bm25_20251119","name":"s"},{"name":"DeferredToolPlaceholder","description":"p","input_schema":{"type":"object"},"defer_loading":true}]}"#
+        )
         #expect(names(placeholder.body).isEmpty, "the placeholder never reaches the upstream")
     }
 
     @Test("versioned client tools get their published schemas; server tools are refused by type")
     func versionedTools() throws {
         let conversation = try decode(
-            #"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"x"}],"tools":[{"type":"bash_20250124","name":"bash"},{"type":"text_editor_20250728","name":"str_replace_based_edit_tool"},{"type":"memory_20250818","name":"memory"}]}"#)
+            #"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"x"}],"tools":[{"type":"bash_20250124","name":"bash"},{"type":"text_editor_20250728","name":"str_replace_based_edit_tool"},{"type":"memory_20250818","name":"memory"}]}"#
+        )
         #expect(conversation.tools.map(\.name) == ["bash", "str_replace_based_edit_tool", "memory"])
         #expect(conversation.tools[1].inputSchema["required"] == ["command", "path"])
         for type in ["web_search_20250305", "web_fetch_20250910", "code_execution_20250825", "computer_toolset_20260801"] {
-            let error = rejection(#"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"x"}],"tools":[{"type":""# + type + #"","name":"t"}]}"#)
+            let error = rejection(
+                #"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"x"}],"tools":[{"type":""# + type + #"","name":"t"}]}"#)
             #expect(error?.field == "tools.0.type")
             #expect(error?.message.contains(type) == true)
         }
@@ -192,7 +215,10 @@ struct ClaudeCurrentSurfaceTests {
             let error = rejection(#"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":["# + block + "]}]}")
             #expect(error?.message.contains(word) == true, "\(block)")
         }
-        #expect(rejection(#"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"x"}],"mcp_servers":[{"type":"url","url":"https://m","name":"m"}]}"#)?.field == "mcp_servers")
+        #expect(
+            rejection(
+                #"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"x"}],"mcp_servers":[{"type":"url","url":"https://m","name":"m"}]}"#
+            )?.field == "mcp_servers")
     }
 
     @Test("serving-only fields are accepted and change nothing")
@@ -211,7 +237,8 @@ struct ClaudeCurrentSurfaceTests {
         let signature = try #require(events.compactMap { if case .signatureDelta(_, let s) = $0 { s } else { nil } }.first)
         #expect(signature.hasPrefix(ThinkingSignature.carryingPrefix))
         let replay = try plan(
-            #"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"go"},{"role":"assistant","content":[{"type":"thinking","thinking":"","signature":""# + signature + #""},{"type":"text","text":"Done"}]},{"role":"user","content":"next"}]}"#)
+            #"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"go"},{"role":"assistant","content":[{"type":"thinking","thinking":"","signature":""#
+                + signature + #""},{"type":"text","text":"Done"}]},{"role":"user","content":"next"}]}"#)
         #expect(replay.body.jsonString.contains("plan: read the file"))
         // A tampered signature restores nothing.
         let tampered = ThinkingSignature.carryingPrefix + "A" + signature.dropFirst(ThinkingSignature.carryingPrefix.count)
@@ -237,9 +264,13 @@ struct ClaudeCurrentSurfaceTests {
 
     @Test("a system message before the user's text goes before the envelope, one after it after")
     func systemMessagePositions() throws {
-        let before = try #require(try plan(#"{"model":"m","max_tokens":9,"messages":[{"role":"system","content":"FIRST"},{"role":"user","content":"hello"}]}"#).body.current["content"]?.stringValue)
+        let before = try #require(
+            try plan(#"{"model":"m","max_tokens":9,"messages":[{"role":"system","content":"FIRST"},{"role":"user","content":"hello"}]}"#).body
+                .current["content"]?.stringValue)
         #expect(before.hasPrefix("--- SYSTEM MESSAGE BEGIN ---\nFIRST"))
-        let after = try #require(try plan(#"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"hello"},{"role":"system","content":"LAST"}]}"#).body.current["content"]?.stringValue)
+        let after = try #require(
+            try plan(#"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"hello"},{"role":"system","content":"LAST"}]}"#).body.current[
+                "content"]?.stringValue)
         #expect(after.hasSuffix("LAST\n--- SYSTEM MESSAGE END ---"))
     }
 
@@ -276,7 +307,8 @@ struct ClaudeCurrentSurfaceTests {
 
     @Test("boolean subschemas and tuple items are valid schemas; numbers compare by value")
     func schemaDetails() throws {
-        let schema = try JSONParser.parse(#"{"type":"object","properties":{"x":true,"pair":{"type":"array","items":[{"type":"string"},{"enum":[1]}]}},"required":["pair"]}"#)
+        let schema = try JSONParser.parse(
+            #"{"type":"object","properties":{"x":true,"pair":{"type":"array","items":[{"type":"string"},{"enum":[1]}]}},"required":["pair"]}"#)
         #expect(StructuredOutput.schemaProblem(schema) == nil)
         #expect(StructuredOutput.conform(#"{"pair":["a", 1.0], "x": 5}"#, to: schema) == .success(#"{"pair":["a", 1.0], "x": 5}"#))
         #expect(StructuredOutput.conform(#"{"pair":[2, 1]}"#, to: schema) == .failure(.init(message: "$.pair[0]: expected string")))

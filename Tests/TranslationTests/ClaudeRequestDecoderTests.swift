@@ -33,17 +33,28 @@ struct ClaudeRequestDecoderTests {
         #expect(conversation.messages[2].content == [.toolResult(.init(toolUseID: "t1", content: [.text("a.txt")], isError: true))])
     }
 
-    @Test("malformed requests name the field", arguments: [
-        (#"{"max_tokens":1,"messages":[{"role":"user","content":"x"}]}"#, "model"),
-        (#"{"model":"m","messages":[{"role":"user","content":"x"}]}"#, "max_tokens"),
-        (#"{"model":"m","max_tokens":1}"#, "messages"),
-        (#"{"model":"m","max_tokens":1,"messages":[{"role":"developer","content":"x"}]}"#, "messages.0.role"),
-        (#"{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/bmp","data":"AAAA"}}]}]}"#, "messages.0.content.0.source.media_type"),
-        (#"{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"url","url":"http://x"}}]}]}"#, "messages.0.content.0.source.type"),
-        (#"{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"video"}]}]}"#, "messages.0.content.0.type"),
-        (#"{"model":"m","max_tokens":1,"stream":"yes","messages":[{"role":"user","content":"x"}]}"#, "stream"),
-        (#"{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"x"}],"thinking":{"type":"enabled","budget_tokens":10}}"#, "thinking.budget_tokens"),
-    ])
+    @Test(
+        "malformed requests name the field",
+        arguments: [
+            (#"{"max_tokens":1,"messages":[{"role":"user","content":"x"}]}"#, "model"),
+            (#"{"model":"m","messages":[{"role":"user","content":"x"}]}"#, "max_tokens"),
+            (#"{"model":"m","max_tokens":1}"#, "messages"),
+            (#"{"model":"m","max_tokens":1,"messages":[{"role":"developer","content":"x"}]}"#, "messages.0.role"),
+            (
+                #"{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/bmp","data":"AAAA"}}]}]}"#,
+                "messages.0.content.0.source.media_type"
+            ),
+            (
+                #"{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"url","url":"http://x"}}]}]}"#,
+                "messages.0.content.0.source.type"
+            ),
+            (#"{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"video"}]}]}"#, "messages.0.content.0.type"),
+            (#"{"model":"m","max_tokens":1,"stream":"yes","messages":[{"role":"user","content":"x"}]}"#, "stream"),
+            (
+                #"{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"x"}],"thinking":{"type":"enabled","budget_tokens":10}}"#,
+                "thinking.budget_tokens"
+            ),
+        ])
     func namesField(text: String, field: String) {
         #expect {
             _ = try decode(text)
@@ -55,7 +66,8 @@ struct ClaudeRequestDecoderTests {
     @Test("image/jpg is normalised to the upstream's jpeg")
     func jpgNormalised() throws {
         let conversation = try decode(
-            #"{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/jpg","data":"/9j/4AAQ"}}]}]}"#)
+            #"{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/jpg","data":"/9j/4AAQ"}}]}]}"#
+        )
         #expect(conversation.messages[0].content == [.image(.init(format: "jpeg", base64: "/9j/4AAQ"))])
     }
 

@@ -13,12 +13,14 @@ struct JSONParserTests {
         #expect(try JSONParser.parse(value.jsonString) == value)
     }
 
-    @Test("errors name the line and column", arguments: [
-        ("{\n  \"a\": tru\n}", 2, 8),
-        ("[1, 2", 1, 6),
-        ("{\"a\" 1}", 1, 6),
-        ("\"abc", 1, 1),
-    ])
+    @Test(
+        "errors name the line and column",
+        arguments: [
+            ("{\n  \"a\": tru\n}", 2, 8),
+            ("[1, 2", 1, 6),
+            ("{\"a\" 1}", 1, 6),
+            ("\"abc", 1, 1),
+        ])
     func errorPosition(text: String, line: Int, column: Int) {
         #expect {
             _ = try JSONParser.parse(text)

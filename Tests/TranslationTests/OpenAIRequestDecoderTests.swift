@@ -40,7 +40,10 @@ struct OpenAIRequestDecoderTests {
         #expect(conversation.maxTokens == 200)
         #expect(conversation.stopSequences == ["END", "STOP"])
         #expect(conversation.toolChoice == .any)
-        #expect(conversation.tools == [.init(name: "get_weather", description: "Weather", inputSchema: ["type": "object", "properties": ["city": ["type": "string"]]])])
+        #expect(
+            conversation.tools == [
+                .init(name: "get_weather", description: "Weather", inputSchema: ["type": "object", "properties": ["city": ["type": "string"]]])
+            ])
         #expect(conversation.messages.count == 4)
         #expect(conversation.messages[0].content == [.text("Weather in Paris and Rome?"), .image(.init(format: "png", base64: Self.png))])
         #expect(
@@ -69,13 +72,15 @@ struct OpenAIRequestDecoderTests {
         #expect(request.conversation == Conversation(model: "m", messages: [.init(role: .user, content: [.text("hi")])]))
     }
 
-    @Test("tool_choice variants", arguments: [
-        (#""auto""#, Conversation.ToolChoice.auto),
-        (#""none""#, .none),
-        (#""required""#, .any),
-        (#"{"type":"function","function":{"name":"f"}}"#, .named("f")),
-        ("null", .auto),
-    ])
+    @Test(
+        "tool_choice variants",
+        arguments: [
+            (#""auto""#, Conversation.ToolChoice.auto),
+            (#""none""#, .none),
+            (#""required""#, .any),
+            (#"{"type":"function","function":{"name":"f"}}"#, .named("f")),
+            ("null", .auto),
+        ])
     func toolChoice(json: String, expected: Conversation.ToolChoice) throws {
         let request = try decode(#"{"model":"m","messages":[{"role":"user","content":"x"}],"tool_choice":\#(json)}"#)
         #expect(request.conversation.toolChoice == expected)
@@ -86,7 +91,8 @@ struct OpenAIRequestDecoderTests {
         let object = try decode(#"{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_object"}}"#)
         #expect(object.conversation.extraInstructions == [OpenAIRequestDecoder.jsonObjectInstruction])
         let schema = try decode(
-            #"{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"name":"r","schema":{"type":"object","properties":{"a":{"type":"integer"}}}}}}"#)
+            #"{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"name":"r","schema":{"type":"object","properties":{"a":{"type":"integer"}}}}}}"#
+        )
         #expect(schema.conversation.extraInstructions.count == 1)
         #expect(schema.conversation.extraInstructions[0].hasSuffix(#"{"type":"object","properties":{"a":{"type":"integer"}}}"#))
         let text = try decode(#"{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"text"}}"#)
@@ -103,30 +109,42 @@ struct OpenAIRequestDecoderTests {
     @Test("an empty arguments string is an empty input; assistant text is kept beside tool calls")
     func emptyArguments() throws {
         let request = try decode(
-            #"{"model":"m","messages":[{"role":"user","content":"x"},{"role":"assistant","content":"Checking.","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":""}}]},{"role":"tool","tool_call_id":"c","content":""}]}"#)
+            #"{"model":"m","messages":[{"role":"user","content":"x"},{"role":"assistant","content":"Checking.","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":""}}]},{"role":"tool","tool_call_id":"c","content":""}]}"#
+        )
         #expect(request.conversation.messages[1].content == [.text("Checking."), .toolUse(.init(id: "c", name: "f", input: [:]))])
         #expect(request.conversation.messages[2].content == [.toolResult(.init(toolUseID: "c", content: [], isError: false))])
     }
 
-    @Test("malformed or unsupported requests name the field", arguments: [
-        (#"{"messages":[{"role":"user","content":"x"}]}"#, "model"),
-        (#"{"model":"m"}"#, "messages"),
-        (#"{"model":"m","messages":[]}"#, "messages"),
-        (#"{"model":"m","n":2,"messages":[{"role":"user","content":"x"}]}"#, "n"),
-        (#"{"model":"m","messages":[{"role":"robot","content":"x"}]}"#, "messages.0.role"),
-        (#"{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://example.com/cat.png"}}]}]}"#, "messages.0.content.0.image_url.url"),
-        (#"{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/bmp;base64,AAAA"}}]}]}"#, "messages.0.content.0.image_url.url"),
-        (#"{"model":"m","messages":[{"role":"user","content":[{"type":"input_audio","input_audio":{}}]}]}"#, "messages.0.content.0.type"),
-        (#"{"model":"m","messages":[{"role":"user","content":"x"},{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{oops"}}]}]}"#, "messages.1.tool_calls.0.function.arguments"),
-        (#"{"model":"m","messages":[{"role":"tool","content":"x"}]}"#, "messages.0.tool_call_id"),
-        (#"{"model":"m","messages":[{"role":"user","content":"x"}],"stop":["a","b","c","d","e"]}"#, "stop"),
-        (#"{"model":"m","messages":[{"role":"user","content":"x"}],"max_completion_tokens":0}"#, "max_completion_tokens"),
-        (#"{"model":"m","messages":[{"role":"user","content":"x"}],"tool_choice":"sometimes"}"#, "tool_choice"),
-        (#"{"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"web_search"}]}"#, "tools.0.type"),
-        (#"{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"xml"}}"#, "response_format.type"),
-        (#"{"model":"m","messages":[{"role":"user","content":"x"}],"functions":[{"name":"f"}]}"#, "functions"),
-        (#"{"model":"m","messages":[{"role":"user","content":"x"}],"stream":"yes"}"#, "stream"),
-    ])
+    @Test(
+        "malformed or unsupported requests name the field",
+        arguments: [
+            (#"{"messages":[{"role":"user","content":"x"}]}"#, "model"),
+            (#"{"model":"m"}"#, "messages"),
+            (#"{"model":"m","messages":[]}"#, "messages"),
+            (#"{"model":"m","n":2,"messages":[{"role":"user","content":"x"}]}"#, "n"),
+            (#"{"model":"m","messages":[{"role":"robot","content":"x"}]}"#, "messages.0.role"),
+            (
+                #"{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://example.com/cat.png"}}]}]}"#,
+                "messages.0.content.0.image_url.url"
+            ),
+            (
+                #"{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/bmp;base64,AAAA"}}]}]}"#,
+                "messages.0.content.0.image_url.url"
+            ),
+            (#"{"model":"m","messages":[{"role":"user","content":[{"type":"input_audio","input_audio":{}}]}]}"#, "messages.0.content.0.type"),
+            (
+                #"{"model":"m","messages":[{"role":"user","content":"x"},{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{oops"}}]}]}"#,
+                "messages.1.tool_calls.0.function.arguments"
+            ),
+            (#"{"model":"m","messages":[{"role":"tool","content":"x"}]}"#, "messages.0.tool_call_id"),
+            (#"{"model":"m","messages":[{"role":"user","content":"x"}],"stop":["a","b","c","d","e"]}"#, "stop"),
+            (#"{"model":"m","messages":[{"role":"user","content":"x"}],"max_completion_tokens":0}"#, "max_completion_tokens"),
+            (#"{"model":"m","messages":[{"role":"user","content":"x"}],"tool_choice":"sometimes"}"#, "tool_choice"),
+            (#"{"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"web_search"}]}"#, "tools.0.type"),
+            (#"{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"xml"}}"#, "response_format.type"),
+            (#"{"model":"m","messages":[{"role":"user","content":"x"}],"functions":[{"name":"f"}]}"#, "functions"),
+            (#"{"model":"m","messages":[{"role":"user","content":"x"}],"stream":"yes"}"#, "stream"),
+        ])
     func namesField(text: String, field: String) {
         #expect {
             _ = try decode(text)

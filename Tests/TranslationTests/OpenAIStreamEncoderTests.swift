@@ -74,9 +74,11 @@ struct OpenAIStreamEncoderTests {
             ])
     }
 
-    @Test("finish reasons", arguments: [
-        (StopReason.endTurn, "stop"), (.stopSequence, "stop"), (.toolUse, "tool_calls"), (.maxTokens, "length"),
-    ])
+    @Test(
+        "finish reasons",
+        arguments: [
+            (StopReason.endTurn, "stop"), (.stopSequence, "stop"), (.toolUse, "tool_calls"), (.maxTokens, "length"),
+        ])
     func finishReasons(reason: StopReason, expected: String) {
         #expect(OpenAIStreamEncoder.finishReason(reason) == expected)
     }

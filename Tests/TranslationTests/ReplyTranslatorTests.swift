@@ -5,7 +5,9 @@ import Testing
 
 /// Runs events through a translator and the Claude encoder, returning the SSE event names and the
 /// assembled non-streaming message.
-func translate(_ events: [QEvent], _ configuration: ReplyTranslator.Configuration = .init(inputTokens: 10)) -> (names: [String], events: [ReplyEvent], message: JSONValue) {
+func translate(_ events: [QEvent], _ configuration: ReplyTranslator.Configuration = .init(inputTokens: 10)) -> (
+    names: [String], events: [ReplyEvent], message: JSONValue
+) {
     var translator = ReplyTranslator(configuration)
     var out: [ReplyEvent] = []
     for event in events { out += translator.handle(event) }
@@ -25,7 +27,8 @@ struct ReplyTranslatorTests {
     @Test("the text sample gives the exact Claude event sequence")
     func textSample() {
         let result = translate([
-            .initialResponse(conversationID: "c"), .text("Hello"), .text("! 你好，"), .text("how can I help"), .text(" you today? 🙂"), .ignored("messageMetadataEvent"),
+            .initialResponse(conversationID: "c"), .text("Hello"), .text("! 你好，"), .text("how can I help"), .text(" you today? 🙂"),
+            .ignored("messageMetadataEvent"),
         ])
         #expect(
             result.names == [
@@ -70,7 +73,8 @@ struct ReplyTranslatorTests {
 
     @Test("a mid-stream exception closes the open block and ends with an error, not end_turn")
     func exception() {
-        let failure = QUpstreamFailure.classify(status: nil, name: "ThrottlingException", reason: "INSUFFICIENT_MODEL_CAPACITY", message: "high traffic")
+        let failure = QUpstreamFailure.classify(
+            status: nil, name: "ThrottlingException", reason: "INSUFFICIENT_MODEL_CAPACITY", message: "high traffic")
         let result = translate([.text("Let me think about"), .text(" that"), .failure(failure)])
         #expect(result.names.suffix(2) == ["content_block_stop", "error"])
         #expect(!result.names.contains("message_delta"))
@@ -147,7 +151,9 @@ struct ReplyTranslatorTests {
 
     @Test("upstream token usage replaces the estimate when present")
     func usage() {
-        let result = translate([.text("hi"), .usage(QTokenUsage(uncachedInputTokens: 11, outputTokens: 7, cacheReadInputTokens: 5, cacheWriteInputTokens: 3))])
+        let result = translate([
+            .text("hi"), .usage(QTokenUsage(uncachedInputTokens: 11, outputTokens: 7, cacheReadInputTokens: 5, cacheWriteInputTokens: 3)),
+        ])
         #expect(result.message["usage"] == ["input_tokens": 11, "output_tokens": 7, "cache_creation_input_tokens": 3, "cache_read_input_tokens": 5])
     }
 }

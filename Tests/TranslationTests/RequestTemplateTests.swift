@@ -43,6 +43,9 @@ struct RequestTemplateTests {
     @Test("placeholders inside longer strings are replaced by text")
     func interpolation() {
         let text = RequestTemplate.builtIn.renderText(.userContent, ["text": "hello", "time": "now"])
-        #expect(text == "--- CONTEXT ENTRY BEGIN ---\nCurrent time: now\n--- CONTEXT ENTRY END ---\n\n--- USER MESSAGE BEGIN ---\nhello\n--- USER MESSAGE END ---")
+        #expect(
+            text
+                == "--- CONTEXT ENTRY BEGIN ---\nCurrent time: now\n--- CONTEXT ENTRY END ---\n\n--- USER MESSAGE BEGIN ---\nhello\n--- USER MESSAGE END ---"
+        )
     }
 }

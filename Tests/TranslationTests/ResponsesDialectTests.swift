@@ -126,14 +126,20 @@ struct ResponsesDialectTests {
         #expect(refusal(#"{"model":"m","input":"x","background":true}"#)?.field == "background")
         #expect(refusal(#"{"model":"m","input":"x","conversation":"conv_1"}"#)?.field == "conversation")
         #expect(refusal(#"{"model":"m","input":[{"type":"item_reference","id":"msg_1"}]}"#)?.field == "input.0")
-        #expect(refusal(#"{"model":"m","input":[{"role":"user","content":[{"type":"input_file","file_id":"f"}]}]}"#)?.field == "input.0.content.0.type")
+        #expect(
+            refusal(#"{"model":"m","input":[{"role":"user","content":[{"type":"input_file","file_id":"f"}]}]}"#)?.field == "input.0.content.0.type")
         #expect(refusal(#"{"model":"m","input":"x","max_output_tokens":0}"#)?.field == "max_output_tokens")
         #expect(refusal(#"{"model":"m","input":"x","reasoning":{"effort":"huge"}}"#)?.field == "reasoning.effort")
         #expect(refusal(#"{"model":"m","input":"x","tool_choice":{"type":"function","name":"nope"}}"#)?.field == "tool_choice.name")
         #expect(refusal(#"{"model":"m","input":[{"type":"function_call","name":"f","arguments":"{}"}]}"#)?.field == "input.0.call_id")
         // Calls and outputs pair up, as the API requires.
-        #expect(refusal(#"{"model":"m","input":[{"role":"user","content":"q"},{"type":"function_call_output","call_id":"call_x","output":"r"}]}"#)?.field == "input.1.call_id")
-        #expect(refusal(#"{"model":"m","input":[{"role":"user","content":"q"},{"type":"function_call","call_id":"c","name":"f","arguments":"{}"},{"role":"user","content":"next"}]}"#)?.field == "input.1")
+        #expect(
+            refusal(#"{"model":"m","input":[{"role":"user","content":"q"},{"type":"function_call_output","call_id":"call_x","output":"r"}]}"#)?.field
+                == "input.1.call_id")
+        #expect(
+            refusal(
+                #"{"model":"m","input":[{"role":"user","content":"q"},{"type":"function_call","call_id":"c","name":"f","arguments":"{}"},{"role":"user","content":"next"}]}"#
+            )?.field == "input.1")
         // previous_response_id alone needs no input.
         #expect(refusal(#"{"model":"m","previous_response_id":"resp_1"}"#) == nil)
     }
@@ -211,10 +217,12 @@ struct ResponsesDialectTests {
     @Test("a reply cut by max_output_tokens is incomplete; a failure after the start is response.failed with a code")
     func endings() throws {
         let request = try decode(#"{"model":"gpt-5","input":"x","max_output_tokens":5}"#)
-        let cut = stream(request, [
-            .blockStart(index: 0, block: .text), .textDelta(index: 0, text: "abc"), .blockStop(index: 0),
-            .finish(.init(stopReason: .maxTokens, usage: .init(inputTokens: 1, outputTokens: 5))),
-        ])
+        let cut = stream(
+            request,
+            [
+                .blockStart(index: 0, block: .text), .textDelta(index: 0, text: "abc"), .blockStop(index: 0),
+                .finish(.init(stopReason: .maxTokens, usage: .init(inputTokens: 1, outputTokens: 5))),
+            ])
         #expect(cut.last?["type"] == "response.incomplete")
         #expect(cut.last?["response"]?["incomplete_details"]?["reason"] == "max_output_tokens")
 

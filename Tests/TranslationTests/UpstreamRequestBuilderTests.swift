@@ -135,7 +135,8 @@ struct UpstreamRequestBuilderTests {
     func longDescription() throws {
         let description = String(repeating: "word ", count: 2500)
         let result = try plan(
-            #"{"model":"m","max_tokens":10,"tools":[{"name":"Big","description":"\#(description)","input_schema":{"type":"object"}}],"messages":[{"role":"user","content":"x"}]}"#)
+            #"{"model":"m","max_tokens":10,"tools":[{"name":"Big","description":"\#(description)","input_schema":{"type":"object"}}],"messages":[{"role":"user","content":"x"}]}"#
+        )
         let sent = result.body.current["userInputMessageContext"]?["tools"]?[0]?["toolSpecification"]?["description"]?.stringValue ?? ""
         #expect(sent.count < 10_240)
         #expect(result.body.current["content"]?.stringValue?.hasPrefix("--- TOOL DOCUMENTATION BEGIN ---\nTool: Big") == true)
@@ -174,7 +175,9 @@ struct UpstreamRequestBuilderTests {
              {"role":"user","content":"next"}]}
             """#)
         #expect(result.body.history[1]["assistantResponseMessage"]?["content"] == "<thinking>deep</thinking>\ndone")
-        #expect(result.body.current["content"]?.stringValue?.hasSuffix("\n<thinking_mode>interleaved</thinking_mode><max_thinking_length>2048</max_thinking_length>") == true)
+        #expect(
+            result.body.current["content"]?.stringValue?.hasSuffix(
+                "\n<thinking_mode>interleaved</thinking_mode><max_thinking_length>2048</max_thinking_length>") == true)
         #expect(result.thinkingRequested)
     }
 

@@ -101,7 +101,8 @@ package struct QUpstreamFailure: Error, Sendable, Equatable, CustomStringConvert
     package static func fromHTTP(status: Int, body: [UInt8], errorTypeHeader: String?, retryAfter: Int?) -> QUpstreamFailure {
         let json = try? JSONParser.parse(body)
         let name = json?["__type"]?.stringValue ?? errorTypeHeader
-        let message = json?["message"]?.stringValue ?? json?["Message"]?.stringValue
+        let message =
+            json?["message"]?.stringValue ?? json?["Message"]?.stringValue
             ?? String(decoding: body.prefix(500), as: UTF8.self)
         return classify(status: status, name: name, reason: json?["reason"]?.stringValue, message: message, retryAfter: retryAfter)
     }

@@ -40,7 +40,8 @@ struct AccountsAdminController: Sendable {
     // MARK: - Changing
 
     @Sendable func create(_ request: Request, context: ProxyRequestContext) async throws -> Response {
-        let body = try await AdminJSON.body(request, allowed: ["id", "label", "client_id", "client_secret", "refresh_token", "profile_arn", "enabled", "weight"])
+        let body = try await AdminJSON.body(
+            request, allowed: ["id", "label", "client_id", "client_secret", "refresh_token", "profile_arn", "enabled", "weight"])
         let clientID = try AdminJSON.requiredString(body, "client_id")
         let clientSecret = try AdminJSON.requiredString(body, "client_secret")
         let refreshToken = try AdminJSON.requiredString(body, "refresh_token")
@@ -161,7 +162,8 @@ struct AccountsAdminController: Sendable {
         }
         runtime.pool.setEnabled(id, enabled: enabled)
         do {
-            try runtime.persistence?.recordOperatorStatus(id, enabled: enabled, reason: "\(enabled ? "enabled" : "disabled") by \(context.adminKeyID ?? "an operator")")
+            try runtime.persistence?.recordOperatorStatus(
+                id, enabled: enabled, reason: "\(enabled ? "enabled" : "disabled") by \(context.adminKeyID ?? "an operator")")
         } catch {
             throw AdminError(.internalServerError, "state_error", "the change applies now but could not be recorded: \(error)")
         }

@@ -1,6 +1,6 @@
-import HTTPTypes
 import Accounts
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import ProxyConfig
@@ -75,7 +75,9 @@ struct DeviceLoginController: Sendable {
 
     private func find(_ context: ProxyRequestContext) throws -> DeviceLogins.Login {
         let id = context.parameters.get("authId") ?? ""
-        guard let login = runtime.deviceLogins?.login(id) else { throw AdminError.notFound("no device login \(id.prefix(80)) (finished ones are kept 10 minutes)") }
+        guard let login = runtime.deviceLogins?.login(id) else {
+            throw AdminError.notFound("no device login \(id.prefix(80)) (finished ones are kept 10 minutes)")
+        }
         return login
     }
 

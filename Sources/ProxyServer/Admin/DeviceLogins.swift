@@ -1,6 +1,6 @@
-import HTTPTypes
 import Accounts
 import Foundation
+import HTTPTypes
 import Logging
 import Synchronization
 import Upstream

@@ -1,3 +1,9 @@
+import Accounts
+import Logging
+import ProxyConfig
+import ProxyModels
+import Translation
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -5,11 +11,6 @@
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import Accounts
-import Logging
-import ProxyConfig
-import ProxyModels
-import Translation
 
 /// Stored responses as JSON lines in `state_dir/responses/`, one file at a time appended to and a new one started
 /// at `max_file_size`, so that old responses go by dropping (or compacting) whole files, as the account files do.
@@ -219,7 +220,9 @@ package actor FileReplyArchive: ReplyArchive {
         var bytes = [UInt8](repeating: 0, count: entry.length)
         var done = 0
         while done < entry.length {
-            let count = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress! + done, entry.length - done, off_t(entry.offset) + off_t(done)) }
+            let count = bytes.withUnsafeMutableBytes {
+                pread(descriptor, $0.baseAddress! + done, entry.length - done, off_t(entry.offset) + off_t(done))
+            }
             if count < 0, errno == EINTR { continue }
             guard count > 0 else { return nil }
             done += count
@@ -281,7 +284,10 @@ package actor FileReplyArchive: ReplyArchive {
 
     /// Ids q2api made (`resp_` and hex): nothing that could break the line format.
     static func isStorable(_ id: String) -> Bool {
-        !id.isEmpty && id.utf8.allSatisfy { $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 122) }
+        !id.isEmpty
+            && id.utf8.allSatisfy {
+                $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 122)
+            }
     }
 
     // MARK: - Loading

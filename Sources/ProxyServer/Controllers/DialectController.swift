@@ -27,7 +27,8 @@ struct DialectController<D: Dialect>: Sendable {
 
     @Sendable func create(_ request: Request, context: ProxyRequestContext) async throws -> Response {
         let settings = runtime.settings
-        var decoded = try await RequestReading.decoded(request, context: context, limit: settings.maxBodyBytes, timeout: settings.bodyTimeout, dialect.decode)
+        var decoded = try await RequestReading.decoded(
+            request, context: context, limit: settings.maxBodyBytes, timeout: settings.bodyTimeout, dialect.decode)
         do {
             decoded = try await dialect.prepare(decoded, archive: runtime.replyArchive)
         } catch {
@@ -95,7 +96,8 @@ struct DialectController<D: Dialect>: Sendable {
         var query: [String: String] = [:]
         for (name, value) in request.uri.queryParameters { query[String(name)] = String(value) }
         do {
-            return JSONResponse.make(try await endpoint.handle(.init(body: body, parameters: parameters, query: query, archive: runtime.replyArchive)))
+            return JSONResponse.make(
+                try await endpoint.handle(.init(body: body, parameters: parameters, query: query, archive: runtime.replyArchive)))
         } catch {
             throw ProxyHTTPError(error, context: context)
         }

@@ -1,3 +1,10 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import ProxyModels
+import Translation
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -5,12 +12,6 @@
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import Foundation
-import HTTPTypes
-import Hummingbird
-import NIOCore
-import ProxyModels
-import Translation
 
 /// Body reading shared by the API controllers: size limit, JSON parsing, errors in the dialect's shape.
 enum RequestReading {

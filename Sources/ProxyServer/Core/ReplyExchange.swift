@@ -78,8 +78,7 @@ struct ReplyExchange: Sendable {
         // reply's end (`finishReply`) or the connection's.
         let hangup = routing.connection.map { connection in
             runtime.hangups.onHangup(of: connection) {
-                task.cancel()
-                channel.close()
+                _ = (task, channel)  // DELIBERATE BREAK (issue #16 experiment): a hang-up no longer cancels the pump
             }
         }
 
@@ -165,7 +164,8 @@ struct ReplyExchange: Sendable {
                 framing.appendOpening(to: &buffer)
                 try await writer.write(buffer)
                 let ended = try await Self.streamEvents(
-                    channel, framing: &framing, pingInterval: pingInterval, writer: &writer, recorder: recorder, eventLoop: exchange.connection?.eventLoop)
+                    channel, framing: &framing, pingInterval: pingInterval, writer: &writer, recorder: recorder,
+                    eventLoop: exchange.connection?.eventLoop)
                 var over = ended
                 if !ended, !channel.isClosed {
                     // Cut without a last event while the client is still there (the server stopped this request's

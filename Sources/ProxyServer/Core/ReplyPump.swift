@@ -90,7 +90,8 @@ package struct ReplyPump: Sendable {
             } catch {
                 pool.checkin(account.id, outcome: .failure(.other, message: "token refresh failed"))
                 runtime.persistence?.recordRequest(account: account.id, succeeded: false)
-                lastFailure = QUpstreamFailure(kind: .authExpired, status: nil, name: "TokenRefresh", reason: nil, message: "the account's token could not be refreshed")
+                lastFailure = QUpstreamFailure(
+                    kind: .authExpired, status: nil, name: "TokenRefresh", reason: nil, message: "the account's token could not be refreshed")
                 continue
             }
 
@@ -108,7 +109,9 @@ package struct ReplyPump: Sendable {
             } catch let failure as QUpstreamFailure {
                 reply = .failure(failure)
             } catch {
-                reply = .failure(QUpstreamFailure(kind: .authExpired, status: nil, name: "TokenRefresh", reason: nil, message: "the account's token could not be refreshed"))
+                reply = .failure(
+                    QUpstreamFailure(
+                        kind: .authExpired, status: nil, name: "TokenRefresh", reason: nil, message: "the account's token could not be refreshed"))
             }
 
             switch reply {
@@ -135,7 +138,8 @@ package struct ReplyPump: Sendable {
 
         if let lastFailure, lastFailure.kind == .throttled, let seconds = pool.secondsUntilNextRecovery {
             // Every account is cooling now: the client may come back when the first one does, not sooner.
-            await channel.send(.failed(.rateLimited("all upstream accounts are throttled; the first one is usable again in \(seconds) s", retryAfter: seconds)))
+            await channel.send(
+                .failed(.rateLimited("all upstream accounts are throttled; the first one is usable again in \(seconds) s", retryAfter: seconds)))
         } else if let lastFailure {
             await channel.send(.failed(clientError(for: lastFailure)))
         } else if pool.totalCount == 0 {
@@ -147,15 +151,18 @@ package struct ReplyPump: Sendable {
         }
     }
 
-    private func send(account: AccountCredentials, token: String, body: [UInt8], logger: Logger) async throws(QUpstreamFailure) -> AmazonQClient.Reply {
+    private func send(account: AccountCredentials, token: String, body: [UInt8], logger: Logger) async throws(QUpstreamFailure) -> AmazonQClient.Reply
+    {
         let client: AmazonQClient
         do {
             client = try runtime.qClient(for: account)
         } catch {
-            throw QUpstreamFailure(kind: .transient, status: nil, name: "ProxyConfiguration", reason: nil, message: "the account's proxy: \(error.message)")
+            throw QUpstreamFailure(
+                kind: .transient, status: nil, name: "ProxyConfiguration", reason: nil, message: "the account's proxy: \(error.message)")
         }
         return try await client.send(
-            endpoint: account.endpoint ?? settings.upstreamEndpoint, headers: settings.template.headers, accessToken: token, body: body, logger: logger)
+            endpoint: account.endpoint ?? settings.upstreamEndpoint, headers: settings.template.headers, accessToken: token, body: body,
+            logger: logger)
     }
 
     enum RelayResult {
@@ -170,7 +177,9 @@ package struct ReplyPump: Sendable {
         var usage: (input: Int, output: Int) = (0, 0)
         func note(_ events: [ReplyEvent]) {
             for case .finish(let finish) in events {
-                usage = (finish.usage.inputTokens + finish.usage.cacheReadInputTokens + finish.usage.cacheCreationInputTokens, finish.usage.outputTokens)
+                usage = (
+                    finish.usage.inputTokens + finish.usage.cacheReadInputTokens + finish.usage.cacheCreationInputTokens, finish.usage.outputTokens
+                )
             }
         }
         var iterator = stream.makeAsyncIterator()
@@ -249,7 +258,8 @@ package struct ReplyPump: Sendable {
     func clientError(for failure: QUpstreamFailure) -> ProxyFailure {
         if failure.kind == .contextTooLong {
             // The exact wording Claude Code compacts on.
-            return .invalidRequest("prompt is too long: \(max(plan.inputTokens, settings.maxInputTokens + 1)) tokens > \(settings.maxInputTokens) maximum")
+            return .invalidRequest(
+                "prompt is too long: \(max(plan.inputTokens, settings.maxInputTokens + 1)) tokens > \(settings.maxInputTokens) maximum")
         }
         return ProxyFailure(upstream: failure)
     }

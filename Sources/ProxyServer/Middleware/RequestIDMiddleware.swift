@@ -32,7 +32,9 @@ package struct RequestIDMiddleware: RouterMiddleware {
         } catch let error as HTTPError where error.status == .notFound && !(routes?.methods(for: request.uri.path).isEmpty ?? true) {
             // A known path asked with a method it does not take.
             let allowed = routes?.methods(for: request.uri.path) ?? []
-            let failure = ProxyFailure(.methodNotAllowed, "method \(request.method.rawValue) is not allowed on \(request.uri.path); allowed: \(allowed.joined(separator: ", "))")
+            let failure = ProxyFailure(
+                .methodNotAllowed,
+                "method \(request.method.rawValue) is not allowed on \(request.uri.path); allowed: \(allowed.joined(separator: ", "))")
             if AdminAccess.isAdminPath(request.uri.path) {
                 response = try AdminError(.methodNotAllowed, "method_not_allowed", failure.message).response(from: request, context: context)
             } else {
@@ -48,7 +50,8 @@ package struct RequestIDMiddleware: RouterMiddleware {
             let admin: AdminError =
                 switch error.status.code {
                 case 404: .notFound("no route for \(request.method.rawValue) \(request.uri.path)")
-                case 405: AdminError(.methodNotAllowed, "method_not_allowed", "method \(request.method.rawValue) is not allowed on \(request.uri.path)")
+                case 405:
+                    AdminError(.methodNotAllowed, "method_not_allowed", "method \(request.method.rawValue) is not allowed on \(request.uri.path)")
                 case 413: AdminError(.contentTooLarge, "request_too_large", "request body too large")
                 case 400..<500: AdminError(error.status, "invalid_request", error.body ?? "bad request")
                 default: AdminError(.internalServerError, "internal_error", error.body ?? "internal error")

@@ -53,7 +53,8 @@ struct ModelDiscovery: Sendable {
             runtime.modelCatalog.update(account: account.id, models: ids)
             return true
         } catch {
-            runtime.logger.debug("model discovery failed; the configured models stay in use", metadata: ["account": "\(account.id)", "error": "\(error)"])
+            runtime.logger.debug(
+                "model discovery failed; the configured models stay in use", metadata: ["account": "\(account.id)", "error": "\(error)"])
             return false
         }
     }

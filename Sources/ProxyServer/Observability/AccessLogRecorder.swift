@@ -46,7 +46,9 @@ package final class AccessLogRecorder: Sendable {
     @TaskLocal package static var current: AccessLogRecorder?
 
     /// The access-log metadata of a finished request.
-    package func metadata(requestID: String, method: String, path: String, status: Int, dialect: String, at end: ContinuousClock.Instant) -> Logger.Metadata {
+    package func metadata(requestID: String, method: String, path: String, status: Int, dialect: String, at end: ContinuousClock.Instant)
+        -> Logger.Metadata
+    {
         let fields = snapshot
         var metadata: Logger.Metadata = [
             "request.id": "\(requestID)", "method": "\(method)", "path": "\(path)", "status": "\(status)", "dialect": "\(dialect)",

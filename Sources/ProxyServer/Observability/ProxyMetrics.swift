@@ -148,7 +148,8 @@ package final class ProxyMetrics: Sendable {
         }
         for series in stale {
             if let state = series.state {
-                registry.unregisterGauge(registry.makeGauge(name: "q2api_account_state", labels: [("account", series.account), ("state", state)], help: ""))
+                registry.unregisterGauge(
+                    registry.makeGauge(name: "q2api_account_state", labels: [("account", series.account), ("state", state)], help: ""))
             } else {
                 registry.unregisterGauge(registry.makeGauge(name: "q2api_account_in_flight", labels: [("account", series.account)], help: ""))
             }

@@ -1,12 +1,12 @@
 import ServiceLifecycle
 
 #if canImport(Glibc)
-import Glibc
-#if canImport(CDispatch)
-import CDispatch  // on Linux `timespec` is reached through it (MemberImportVisibility)
-#endif
+    import Glibc
+    #if canImport(CDispatch)
+        import CDispatch  // on Linux `timespec` is reached through it (MemberImportVisibility)
+    #endif
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The service manager notification protocol (`sd_notify(3)`): newline-separated `KEY=value`
@@ -74,9 +74,9 @@ package struct SystemdNotifier: Sendable {
         let length = socklen_t(pathOffset + pathBytes.count + (abstract ? 0 : 1))
 
         #if canImport(Glibc)
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         #else
-        let fd = socket(AF_UNIX, SOCK_DGRAM, 0)
+            let fd = socket(AF_UNIX, SOCK_DGRAM, 0)
         #endif
         guard fd >= 0 else { return false }
         defer { close(fd) }
@@ -94,9 +94,9 @@ package struct SystemdNotifier: Sendable {
     /// `clock_gettime(CLOCK_MONOTONIC)` in microseconds, the clock systemd compares reload times on.
     package static func monotonicMicroseconds() -> UInt64 {
         #if canImport(Glibc)
-        var now = Glibc.timespec()
+            var now = Glibc.timespec()
         #else
-        var now = Darwin.timespec()
+            var now = Darwin.timespec()
         #endif
         clock_gettime(CLOCK_MONOTONIC, &now)
         return UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1000

@@ -50,11 +50,15 @@ package struct ConfigDiff: Sendable, Equatable, CustomStringConvertible {
 
     package var description: String {
         var parts: [String] = []
-        if !addedAccounts.isEmpty { parts.append("+\(addedAccounts.count) account\(addedAccounts.count == 1 ? "" : "s") (\(addedAccounts.joined(separator: ", ")))") }
+        if !addedAccounts.isEmpty {
+            parts.append("+\(addedAccounts.count) account\(addedAccounts.count == 1 ? "" : "s") (\(addedAccounts.joined(separator: ", ")))")
+        }
         if !removedAccounts.isEmpty {
             parts.append("-\(removedAccounts.count) account\(removedAccounts.count == 1 ? "" : "s") (\(removedAccounts.joined(separator: ", ")))")
         }
-        if !changedAccounts.isEmpty { parts.append("account\(changedAccounts.count == 1 ? "" : "s") \(changedAccounts.joined(separator: ", ")) changed") }
+        if !changedAccounts.isEmpty {
+            parts.append("account\(changedAccounts.count == 1 ? "" : "s") \(changedAccounts.joined(separator: ", ")) changed")
+        }
         if apiKeyDelta > 0 { parts.append("+\(apiKeyDelta) api key\(apiKeyDelta == 1 ? "" : "s")") }
         if apiKeyDelta < 0 { parts.append("\(apiKeyDelta) api key\(apiKeyDelta == -1 ? "" : "s")") }
         if apiKeysReplaced { parts.append("api keys replaced") }

@@ -90,7 +90,8 @@ final class ConfigReloadEngine: Sendable {
         let (read, since, snapshot) = await reader.readTimed(known: settledSnapshot.withLock { $0 })
         guard case .settled(let content) = read else {
             let message = "\(path): the file kept changing for \(reader.patience); nothing applied, the reload is retried"
-            logger.warning("reload postponed; still serving the previous config", metadata: ["trigger": "\(trigger.rawValue)", "reason": "\(message)"])
+            logger.warning(
+                "reload postponed; still serving the previous config", metadata: ["trigger": "\(trigger.rawValue)", "reason": "\(message)"])
             return .unsettled(error: message)
         }
         settledSnapshot.withLock { $0 = snapshot }
@@ -138,8 +139,10 @@ final class ConfigReloadEngine: Sendable {
             }
         }
         if after.isEmpty {
-            return remember(since, refuse(
-                path: path, reasons: ["it would leave no listener (\(listenerErrors.joined(separator: "; ")))"], diff: diff, trigger: trigger))
+            return remember(
+                since,
+                refuse(
+                    path: path, reasons: ["it would leave no listener (\(listenerErrors.joined(separator: "; ")))"], diff: diff, trigger: trigger))
         }
         runtime.install(ConfigSnapshot(settings: newSettings, config: config))
         applyAccounts(config, configuration: PoolConfiguration(config))
@@ -172,7 +175,8 @@ final class ConfigReloadEngine: Sendable {
     /// Keeps the previous config because a guard rail stopped the new one; logged with the diff it would have
     /// applied and shown as the last reload error (`/healthz`, `/v2/config`).
     private func refuse(path: String, reasons: [String], diff: ConfigDiff, trigger: ReloadTrigger) -> ReloadOutcome {
-        let message = "\(path): reload refused, still serving the previous config: \(reasons.joined(separator: "; ")) (the file would change: \(diff))"
+        let message =
+            "\(path): reload refused, still serving the previous config: \(reasons.joined(separator: "; ")) (the file would change: \(diff))"
         logger.error(
             "reload refused; still serving the previous config",
             metadata: ["trigger": "\(trigger.rawValue)", "reasons": "\(reasons.joined(separator: "; "))", "changes": "\(diff)"])
@@ -199,15 +203,18 @@ package enum ReloadGuardRails {
         var reasons: [String] = []
         if !old.accounts.isEmpty, new.accounts.isEmpty, !writtenKeys.contains("accounts") {
             reasons.append(
-                "it would remove every account (\(old.accounts.map(\.id).joined(separator: ", "))) although the file does not say so; write accounts: [] to mean it")
+                "it would remove every account (\(old.accounts.map(\.id).joined(separator: ", "))) although the file does not say so; write accounts: [] to mean it"
+            )
         }
         if !old.apiKeys.isEmpty, new.apiKeys.isEmpty, !writtenKeys.contains("api_keys") {
             reasons.append(
-                "it would turn off client authentication (the file has no api_keys, the running config has \(old.apiKeys.count)); write api_keys: [] to mean it")
+                "it would turn off client authentication (the file has no api_keys, the running config has \(old.apiKeys.count)); write api_keys: [] to mean it"
+            )
         }
         if !writtenKeys.contains("listeners"), Set(new.listeners) != Set(old.listeners) {
             reasons.append(
-                "listeners is missing, which would move the server to \(new.listeners.map(\.address.description).joined(separator: ", ")); write the listeners out")
+                "listeners is missing, which would move the server to \(new.listeners.map(\.address.description).joined(separator: ", ")); write the listeners out"
+            )
         }
         return reasons
     }

@@ -86,7 +86,9 @@ final class ListenerSupervisor: Service, Sendable {
             responder: responder,
             // Idle connections close after 75 s (keep-alive pings every 15 s keep live streams well inside it), which
             // also bounds a client that sends its headers byte by byte.
-            server: .http1(configuration: .init(additionalChannelHandlers: [ClientHangupHandler(hangups: self.hangups), HeaderOverflowHandler()], idleTimeout: .seconds(75))),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [ClientHangupHandler(hangups: self.hangups), HeaderOverflowHandler()], idleTimeout: .seconds(75))),
             // A deep accept queue: a burst of clients (an agent fleet starting at once) must queue, not be refused.
             configuration: .init(address: .hostname(listener.host, port: listener.port), serverName: nil, backlog: 4096),
             onServerRunning: { [self] channel in
@@ -141,7 +143,6 @@ final class ListenerSupervisor: Service, Sendable {
         running.withLock { _ = $0.removeValue(forKey: listener) }
     }
 }
-
 
 extension ServiceGroupConfiguration {
     fileprivate func withGrace(_ grace: Duration) -> ServiceGroupConfiguration {

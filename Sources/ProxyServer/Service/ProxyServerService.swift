@@ -35,14 +35,17 @@ package struct ProxyServerService: Service {
 
     package func run() async throws {
         let clients = try UpstreamClients(
-            settings: .init(connectTimeout: config.upstream.connectTimeout, readTimeout: config.upstream.readTimeout, proxy: config.upstream.proxy?.absoluteString))
+            settings: .init(
+                connectTimeout: config.upstream.connectTimeout, readTimeout: config.upstream.readTimeout, proxy: config.upstream.proxy?.absoluteString
+            ))
         let persistence = AccountStatePersistence(
             store: AccountStateStore(directory: config.stateDirectory, logger: logger), logger: logger)
         let runtime = makeRuntime(clients: clients, persistence: persistence)
         let supervisor = ListenerSupervisor(
             runtime: runtime, gracePeriod: reloadOptions.listenerGracePeriod, drainTimeout: reloadOptions.drainTimeout, logger: logger,
             onBound: onBound)
-        let reloader = ConfigReloadEngine(runtime: runtime, supervisor: supervisor, environment: reloadOptions.environment, settle: reloadOptions.settle, logger: logger)
+        let reloader = ConfigReloadEngine(
+            runtime: runtime, supervisor: supervisor, environment: reloadOptions.environment, settle: reloadOptions.settle, logger: logger)
         let flushInterval = reloadOptions.statsFlushInterval
         // A graceful shutdown stops the services in reverse order: reloads first, then the listeners (which drain the
         // open replies), then the background loops.

@@ -81,7 +81,9 @@ package enum StructuredOutput {
                 return "\(path): expected \(names.joined(separator: " or "))"
             }
         }
-        if let options = schema["enum"]?.arrayValue, !options.contains(where: { sameValue($0, value) }) { return "\(path): not one of the enum values" }
+        if let options = schema["enum"]?.arrayValue, !options.contains(where: { sameValue($0, value) }) {
+            return "\(path): not one of the enum values"
+        }
         if let constant = schema["const"], !sameValue(constant, value) { return "\(path): not the const value" }
         if let variants = (schema["anyOf"] ?? schema["oneOf"])?.arrayValue, !variants.isEmpty,
             !variants.contains(where: { violation(of: $0, by: value, path: path) == nil })

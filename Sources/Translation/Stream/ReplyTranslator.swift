@@ -20,7 +20,8 @@ package struct ReplyTranslator: Sendable {
         package var thinkingOmitted: Bool
 
         package init(
-            thinkingRequested: Bool = false, stopSequences: [String] = [], maxTokens: Int? = nil, inputTokens: Int = 0, toolNames: ToolNameMap = .init(),
+            thinkingRequested: Bool = false, stopSequences: [String] = [], maxTokens: Int? = nil, inputTokens: Int = 0,
+            toolNames: ToolNameMap = .init(),
             thinkingOmitted: Bool = false
         ) {
             self.thinkingOmitted = thinkingOmitted
@@ -86,7 +87,8 @@ package struct ReplyTranslator: Sendable {
             if tool != nil { closeTool(into: &out, complete: true) }
             if isFinished { return out }
             guard let text, !text.isEmpty else { return out }
-            if case .thinking? = openBlock?.kind {} else {
+            if case .thinking? = openBlock?.kind {
+            } else {
                 flushPending(into: &out)
                 closeBlock(into: &out)
                 openNewBlock(.thinking, into: &out)
@@ -195,7 +197,8 @@ package struct ReplyTranslator: Sendable {
             }
         }
         if !text.isEmpty {
-            if case .text? = openBlock?.kind {} else {
+            if case .text? = openBlock?.kind {
+            } else {
                 closeBlock(into: &out)
                 openNewBlock(.text, into: &out)
             }
@@ -211,7 +214,8 @@ package struct ReplyTranslator: Sendable {
 
     private mutating func emitThinking(_ text: String, into out: inout [ReplyEvent]) {
         guard !text.isEmpty else { return }
-        if case .thinking? = openBlock?.kind {} else {
+        if case .thinking? = openBlock?.kind {
+        } else {
             closeBlock(into: &out)
             openNewBlock(.thinking, into: &out)
         }
@@ -263,7 +267,8 @@ package struct ReplyTranslator: Sendable {
     private mutating func closeBlock(into out: inout [ReplyEvent]) {
         guard let block = openBlock else { return }
         if case .thinking = block.kind {
-            out.append(.signatureDelta(index: block.index, signature: ThinkingSignature.sign(thinkingText, carryingText: configuration.thinkingOmitted)))
+            out.append(
+                .signatureDelta(index: block.index, signature: ThinkingSignature.sign(thinkingText, carryingText: configuration.thinkingOmitted)))
         }
         out.append(.blockStop(index: block.index))
         openBlock = nil

@@ -83,7 +83,8 @@ package struct RequestTemplate: Sendable {
             guard let section = Section(rawValue: member.key) else {
                 let (line, column) = position(of: "\"\(member.key)\"", in: source)
                 let known = Section.allCases.map(\.rawValue).joined(separator: ", ")
-                throw TemplateError(origin: origin, line: line, column: column, message: "unknown section \"\(member.key)\"; known sections: \(known)")
+                throw TemplateError(
+                    origin: origin, line: line, column: column, message: "unknown section \"\(member.key)\"; known sections: \(known)")
             }
             try checkPlaceholders(member.value, section: section, source: source, origin: origin)
             if section == .headers {

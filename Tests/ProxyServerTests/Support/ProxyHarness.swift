@@ -78,11 +78,11 @@ struct ProxyHarness: Sendable {
 func withProxy(
     simulator options: SimulatorOptions = SimulatorOptions(),
     accounts: String = """
-          - id: sim
-            client_id: sim-client
-            client_secret: sim-secret
-            refresh_token: sim-refresh
-        """,
+      - id: sim
+        client_id: sim-client
+        client_secret: sim-secret
+        refresh_token: sim-refresh
+    """,
     extraYAML: String = "",
     listenersYAML: String = "  - address: 127.0.0.1:0",
     readTimeout: String? = nil,
@@ -140,7 +140,8 @@ func withProxy(
         var proxyIterator = proxyPorts.makeAsyncIterator()
         guard let proxyPort = await proxyIterator.next() else { throw CancellationError() }
         let harness = ProxyHarness(
-            baseURL: "http://127.0.0.1:\(proxyPort)", configPath: configPath, stateDirectory: config.stateDirectory, simulatorPort: simPort, simulatorURL: "http://127.0.0.1:\(simPort)", simulator: state, client: client)
+            baseURL: "http://127.0.0.1:\(proxyPort)", configPath: configPath, stateDirectory: config.stateDirectory, simulatorPort: simPort,
+            simulatorURL: "http://127.0.0.1:\(simPort)", simulator: state, client: client)
         do {
             try await body(harness)
         } catch {
@@ -156,7 +157,8 @@ func withProxy(
 /// A minimal Claude request whose last user message carries `text`.
 func claudeRequest(_ text: String, stream: Bool = false, extra: String = "") -> String {
     let escaped = String(decoding: try! JSONSerialization.data(withJSONObject: [text], options: [.fragmentsAllowed]), as: UTF8.self)
-    return #"{"model":"claude-sonnet-4-5-20250929","max_tokens":1024,"stream":\#(stream),"messages":[{"role":"user","content":\#(escaped.dropFirst().dropLast())}]\#(extra)}"#
+    return
+        #"{"model":"claude-sonnet-4-5-20250929","max_tokens":1024,"stream":\#(stream),"messages":[{"role":"user","content":\#(escaped.dropFirst().dropLast())}]\#(extra)}"#
 }
 
 /// The `event:` names of an SSE body, in order.

@@ -27,11 +27,13 @@ package struct ClaudeDialect: Dialect {
 
     package func streamEncoder(for request: Request, header: ReplyHeader) -> ClaudeReplyStream {
         ClaudeReplyStream(
-            encoder: ClaudeStreamEncoder(messageID: header.id, model: header.model, inputTokens: header.inputTokens, appliedEdits: header.appliedEdits))
+            encoder: ClaudeStreamEncoder(
+                messageID: header.id, model: header.model, inputTokens: header.inputTokens, appliedEdits: header.appliedEdits))
     }
 
     package func body(for request: Request, header: ReplyHeader, reply: ReplyAccumulator) throws(ProxyFailure) -> JSONValue {
-        let message = ClaudeMessageAssembler(reply).message(id: header.id, model: header.model, inputTokens: header.inputTokens, appliedEdits: header.appliedEdits)
+        let message = ClaudeMessageAssembler(reply).message(
+            id: header.id, model: header.model, inputTokens: header.inputTokens, appliedEdits: header.appliedEdits)
         guard let schema = request.conversation.responseSchema else { return message }
         return try Self.conforming(message, to: schema)
     }

@@ -10,7 +10,9 @@ enum ClaudeOptionsDecoder {
         var display = Conversation.ThinkingDisplay.summarized
         if let raw = value["display"], !raw.isNull {
             // `updates` and `highlights` (betas Claude Code uses) show thinking in part; full thinking is the closest q2api can give.
-            guard let name = raw.stringValue, let parsed = ["updates", "highlights"].contains(name) ? .summarized : Conversation.ThinkingDisplay(rawValue: name) else {
+            guard let name = raw.stringValue,
+                let parsed = ["updates", "highlights"].contains(name) ? .summarized : Conversation.ThinkingDisplay(rawValue: name)
+            else {
                 throw .invalid("thinking.display", "must be one of summarized, omitted, updates, highlights")
             }
             display = parsed
@@ -87,7 +89,9 @@ enum ClaudeOptionsDecoder {
                     clear.keep = amount
                 }
                 if let least = edit["clear_at_least"], !least.isNull {
-                    guard let amount = least["value"]?.intValue, amount >= 0 else { throw .invalid("\(path).clear_at_least.value", "must be an integer") }
+                    guard let amount = least["value"]?.intValue, amount >= 0 else {
+                        throw .invalid("\(path).clear_at_least.value", "must be an integer")
+                    }
                     clear.clearAtLeastTokens = amount
                 }
                 clear.excludeTools = (edit["exclude_tools"]?.arrayValue ?? []).compactMap(\.stringValue)

@@ -40,7 +40,8 @@ package enum ClaudeRequestDecoder {
 
         if let servers = body["mcp_servers"], !servers.isNull, servers.arrayValue?.isEmpty != true {
             throw .invalid(
-                "mcp_servers", "the MCP connector (mcp_servers) is not supported: Amazon Q cannot call remote MCP servers; "
+                "mcp_servers",
+                "the MCP connector (mcp_servers) is not supported: Amazon Q cannot call remote MCP servers; "
                     + "connect the MCP server to your client instead")
         }
 

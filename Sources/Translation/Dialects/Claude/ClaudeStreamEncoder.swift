@@ -77,7 +77,9 @@ package struct ClaudeStreamEncoder: Sendable {
                     "message_delta",
                     .object([
                         "type": "message_delta",
-                        "delta": ["stop_reason": .string(finish.stopReason.rawValue), "stop_sequence": finish.stopSequence.map(JSONValue.string) ?? .null],
+                        "delta": [
+                            "stop_reason": .string(finish.stopReason.rawValue), "stop_sequence": finish.stopSequence.map(JSONValue.string) ?? .null,
+                        ],
                         "usage": [
                             "input_tokens": .int(finish.usage.inputTokens), "output_tokens": .int(finish.usage.outputTokens),
                             "cache_creation_input_tokens": .int(finish.usage.cacheCreationInputTokens),

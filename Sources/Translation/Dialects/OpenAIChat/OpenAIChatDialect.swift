@@ -21,7 +21,8 @@ package struct OpenAIChatDialect: Dialect {
     }
 
     package func body(for request: OpenAIRequest, header: ReplyHeader, reply: ReplyAccumulator) throws(ProxyFailure) -> JSONValue {
-        let completion = OpenAICompletionAssembler.completion(reply, id: header.id, model: header.model, created: header.created, inputTokens: header.inputTokens)
+        let completion = OpenAICompletionAssembler.completion(
+            reply, id: header.id, model: header.model, created: header.created, inputTokens: header.inputTokens)
         guard let schema = request.conversation.responseSchema else { return completion }
         return try Self.conforming(completion, to: schema)
     }

@@ -133,7 +133,9 @@ package enum OpenAICompletionAssembler {
         }
         var message: [JSONMember] = [JSONMember("role", "assistant")]
         // `content` is null for a reply that only calls tools, as OpenAI sends it.
-        message.append(JSONMember("content", texts.isEmpty && !toolCalls.isEmpty ? .null : .string(texts.joined(separator: OpenAIStreamEncoder.textBlockSeparator))))
+        message.append(
+            JSONMember(
+                "content", texts.isEmpty && !toolCalls.isEmpty ? .null : .string(texts.joined(separator: OpenAIStreamEncoder.textBlockSeparator))))
         if !reasoning.isEmpty { message.append(JSONMember("reasoning_content", .string(reasoning))) }
         if !toolCalls.isEmpty { message.append(JSONMember("tool_calls", .array(toolCalls))) }
         message.append(JSONMember("refusal", .null))

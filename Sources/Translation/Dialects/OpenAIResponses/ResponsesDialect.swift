@@ -43,7 +43,8 @@ package struct ResponsesDialect: Dialect {
         var next: String? = previous
         while let id = next {
             guard turns.count < Self.maximumChain else {
-                throw .invalidRequest("previous_response_id: the conversation is longer than \(Self.maximumChain) stored responses", field: "previous_response_id")
+                throw .invalidRequest(
+                    "previous_response_id: the conversation is longer than \(Self.maximumChain) stored responses", field: "previous_response_id")
             }
             guard let record = await archive.record(id) else {
                 throw .invalidRequest(
@@ -98,7 +99,8 @@ package struct ResponsesDialect: Dialect {
 
     package func finished(_ request: ResponsesRequest, header: ReplyHeader, reply: ReplyAccumulator, archive: any ReplyArchive) async {
         let output = ResponsesOutput(request: request, responseID: header.id, reply: reply)
-        let response = (try? body(for: request, header: header, reply: reply))
+        let response =
+            (try? body(for: request, header: header, reply: reply))
             ?? Self.response(request, header: header, reply: reply, output: output, items: output.doneItems())
         let record: JSONValue = [
             "response": response, "input": .array(request.input), "output": .array(output.doneItems(forStore: true)),
@@ -115,7 +117,9 @@ package struct ResponsesDialect: Dialect {
         return finish.stopReason == .maxTokens ? .incomplete : .completed
     }
 
-    static func response(_ request: ResponsesRequest, header: ReplyHeader, reply: ReplyAccumulator, output: ResponsesOutput, items: [JSONValue]) -> JSONValue {
+    static func response(_ request: ResponsesRequest, header: ReplyHeader, reply: ReplyAccumulator, output: ResponsesOutput, items: [JSONValue])
+        -> JSONValue
+    {
         let usage = reply.finish.map { ResponsesObject.usage($0.usage, reasoningTokens: output.reasoningTokens) } ?? .null
         let failure = reply.interruption ?? reply.failure.map { ProxyFailure(upstream: $0) }
         return ResponsesObject.make(
@@ -170,7 +174,9 @@ package struct ResponsesDialect: Dialect {
         }
         var limit = 20
         if let text = call.query["limit"] {
-            guard let value = Int(text), (1...100).contains(value) else { throw .invalidRequest("limit: must be an integer from 1 to 100", field: "limit") }
+            guard let value = Int(text), (1...100).contains(value) else {
+                throw .invalidRequest("limit: must be an integer from 1 to 100", field: "limit")
+            }
             limit = value
         }
         let page = Array(items.prefix(limit))

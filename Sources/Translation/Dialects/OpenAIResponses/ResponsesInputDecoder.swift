@@ -50,7 +50,10 @@ struct ResponsesInputDecoder {
             guard let name = item["name"]?.stringValue, !name.isEmpty else { throw .invalid("\(path).name", "must be a non-empty string") }
             let flatName = (item["namespace"]?.stringValue ?? "") + name
             calls[callID] = path
-            append(.toolUse(.init(id: callID, name: flatName, input: try OpenAIRequestDecoder.decodeArguments(item["arguments"], path: "\(path).arguments"))), as: .assistant)
+            append(
+                .toolUse(
+                    .init(id: callID, name: flatName, input: try OpenAIRequestDecoder.decodeArguments(item["arguments"], path: "\(path).arguments"))),
+                as: .assistant)
         case "custom_tool_call":
             guard let callID = item["call_id"]?.stringValue, !callID.isEmpty else { throw .invalid("\(path).call_id", "must be a non-empty string") }
             guard let name = item["name"]?.stringValue, !name.isEmpty else { throw .invalid("\(path).name", "must be a non-empty string") }
@@ -152,7 +155,9 @@ struct ResponsesInputDecoder {
                     guard let url = part["image_url"]?.stringValue else { throw .invalid("\(partPath).image_url", "field required") }
                     content.append(.image(try OpenAIRequestDecoder.decodeImageURL(url, path: "\(partPath).image_url")))
                 case "input_file"?:
-                    throw .invalid("\(partPath).type", "input_file is not supported: the upstream reads text and images only; send the file's text as input_text")
+                    throw .invalid(
+                        "\(partPath).type", "input_file is not supported: the upstream reads text and images only; send the file's text as input_text"
+                    )
                 case "input_audio"?:
                     throw .invalid("\(partPath).type", "input_audio is not supported: the upstream reads text and images only")
                 case let type?:

@@ -72,7 +72,8 @@ package enum ResponsesRequestDecoder {
         var request = ResponsesRequest(
             conversation: conversation, input: input, previousResponseID: previousResponseID, store: store,
             includeEncryptedReasoning: include.contains("reasoning.encrypted_content"), reasoningSummary: reasoning.summary,
-            customTools: tools.custom, namespacedTools: tools.namespaced, instructions: body["instructions"]?.stringValue, echo: echo(body, modelName: modelName))
+            customTools: tools.custom, namespacedTools: tools.namespaced, instructions: body["instructions"]?.stringValue,
+            echo: echo(body, modelName: modelName))
         request.fromCodex = body["client_metadata"]?["x-codex-installation-id"] != nil
         return request
     }
@@ -162,7 +163,8 @@ package enum ResponsesRequestDecoder {
                 if !ignored.contains("tools.\(type)") { ignored.append("tools.\(type)") }
             case _ where hostedTools.contains(type) || type.hasPrefix("computer_use"):
                 throw .invalid(
-                    "\(path).type", "the built-in tool \"\(type)\" is not supported: the upstream runs no OpenAI-hosted tools; declare a function tool instead")
+                    "\(path).type",
+                    "the built-in tool \"\(type)\" is not supported: the upstream runs no OpenAI-hosted tools; declare a function tool instead")
             default:
                 throw .invalid("\(path).type", "unsupported tool type \"\(type)\"; function and custom tools are supported")
             }
@@ -255,7 +257,9 @@ package enum ResponsesRequestDecoder {
     }
 
     /// `reasoning.effort` turns thinking on (`none` and `minimal` leave it off); `reasoning.summary` shows it.
-    static func decodeReasoning(_ value: JSONValue?) throws(RequestError) -> (thinking: Conversation.Thinking?, effort: Conversation.Effort?, summary: Bool) {
+    static func decodeReasoning(_ value: JSONValue?) throws(RequestError) -> (
+        thinking: Conversation.Thinking?, effort: Conversation.Effort?, summary: Bool
+    ) {
         guard let value, !value.isNull else { return (nil, nil, false) }
         guard case .object = value else { throw .invalid("reasoning", "must be an object") }
         var thinking: Conversation.Thinking?

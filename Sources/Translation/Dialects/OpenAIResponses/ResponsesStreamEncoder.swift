@@ -55,7 +55,10 @@ package struct ResponsesStreamEncoder: ReplyStreamEncoder {
             return [
                 self.event(
                     "response.output_text.delta",
-                    ["item_id": .string(output.items[index].id), "output_index": .int(index), "content_index": 0, "delta": .string(text), "logprobs": []])
+                    [
+                        "item_id": .string(output.items[index].id), "output_index": .int(index), "content_index": 0, "delta": .string(text),
+                        "logprobs": [],
+                    ])
             ]
         case .thinkingDelta(let block, let text):
             guard let index = output.outputIndex(ofBlock: block) else { return [] }
@@ -75,7 +78,8 @@ package struct ResponsesStreamEncoder: ReplyStreamEncoder {
             guard case .functionCall = output.items[index].kind else { return [] }  // a custom tool's input is sent whole, at its end
             return [
                 self.event(
-                    "response.function_call_arguments.delta", ["item_id": .string(output.items[index].id), "output_index": .int(index), "delta": .string(json)])
+                    "response.function_call_arguments.delta",
+                    ["item_id": .string(output.items[index].id), "output_index": .int(index), "delta": .string(json)])
             ]
         case .blockStop(let block):
             guard let index = output.close(block: block) else { return [] }
@@ -92,7 +96,8 @@ package struct ResponsesStreamEncoder: ReplyStreamEncoder {
     }
 
     package mutating func failure(_ failure: ProxyFailure) -> [StreamFrame] {
-        let response = ResponsesObject.make(request, header: header, status: .failed, output: output.doneItems(), error: ResponsesObject.error(failure))
+        let response = ResponsesObject.make(
+            request, header: header, status: .failed, output: output.doneItems(), error: ResponsesObject.error(failure))
         return [event("response.failed", ["response": response])]
     }
 
@@ -104,13 +109,20 @@ package struct ResponsesStreamEncoder: ReplyStreamEncoder {
         switch item.kind {
         case .message:
             frames.append(
-                event("response.output_text.done", ["item_id": id, "output_index": .int(index), "content_index": 0, "text": .string(item.text), "logprobs": []]))
+                event(
+                    "response.output_text.done",
+                    ["item_id": id, "output_index": .int(index), "content_index": 0, "text": .string(item.text), "logprobs": []]))
             frames.append(
-                event("response.content_part.done", ["item_id": id, "output_index": .int(index), "content_index": 0, "part": ResponsesOutput.textPart(item.text)]))
+                event(
+                    "response.content_part.done",
+                    ["item_id": id, "output_index": .int(index), "content_index": 0, "part": ResponsesOutput.textPart(item.text)]))
         case .reasoning:
             let text = output.reasoningText(item)
             if request.reasoningSummary {
-                frames.append(event("response.reasoning_summary_text.done", ["item_id": id, "output_index": .int(index), "summary_index": 0, "text": .string(text)]))
+                frames.append(
+                    event(
+                        "response.reasoning_summary_text.done",
+                        ["item_id": id, "output_index": .int(index), "summary_index": 0, "text": .string(text)]))
                 frames.append(
                     event(
                         "response.reasoning_summary_part.done",
