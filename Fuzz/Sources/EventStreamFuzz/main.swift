@@ -183,9 +183,12 @@ func decodeLikeQEventStream(_ chunks: [[UInt8]], maximumMessageLength: Int) -> O
                 if buffer.readableBytes == 0 { buffer.clear() }
             }
         }
-        while let message = try eventStreamErrors("decodeLast", {
-            try decoder.decodeLast(buffer: &buffer, seenEOF: true)
-        }) {
+        while let message = try eventStreamErrors(
+            "decodeLast",
+            {
+                try decoder.decodeLast(buffer: &buffer, seenEOF: true)
+            })
+        {
             outcome.messages.append(message)
         }
     } catch {
