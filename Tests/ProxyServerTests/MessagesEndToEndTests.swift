@@ -164,7 +164,7 @@ struct MessagesEndToEndTests {
         }
     }
 
-    @Test("a client that disconnects mid-stream releases the upstream stream")
+    @Test("a client that disconnects mid-stream: q2api gives up its upstream request while the simulator still holds it")
     func clientDisconnect() async throws {
         try await withProxy { proxy in
             var request = HTTPClientRequest(url: proxy.baseURL + "/v1/messages")
@@ -176,10 +176,50 @@ struct MessagesEndToEndTests {
                 for try await _ in response.body {}
             }
             try await proxy.eventually("the simulator holds the stream") { proxy.simulator.heldStreams == 1 }
+            #expect(try await Self.accountInFlight(proxy) == 1, "the upstream request is running")
+            let upstreamConnections = Self.establishedConnections(toLocalPort: proxy.simulatorPort)
+            #expect(upstreamConnections.map { $0 >= 1 } ?? true, "the simulator sees the upstream connection")
+
             task.cancel()
             _ = await task.result
+
+            // Checked while the simulator still holds the stream. A held stream writes nothing, so the simulator
+            // cannot notice a closed connection (its open-stream count stays 1), and releasing it would end the
+            // stream whether or not q2api had hung up: only q2api's side can show that the hang-up reached upstream.
+            try await proxy.eventuallyAsync("the account has no request in flight", timeout: .seconds(5)) {
+                try await Self.accountInFlight(proxy) == 0
+            }
+            if let upstreamConnections {
+                // Linux only (/proc/net/tcp): the upstream TCP connection itself is gone from the simulator's side.
+                try await proxy.eventually("the upstream connection is closed", timeout: .seconds(5)) {
+                    (Self.establishedConnections(toLocalPort: proxy.simulatorPort) ?? 0) < upstreamConnections
+                }
+            }
+            #expect(proxy.simulator.heldStreams == 1, "nothing released the held stream before those checks")
+
             proxy.simulator.releaseHeld()
-            try await proxy.eventually("the upstream stream is closed") { proxy.simulator.openStreams == 0 }
+            try await proxy.eventually("the simulator's stream has ended") { proxy.simulator.openStreams == 0 }
+        }
+    }
+
+    /// The one account's `in_flight` as `/healthz` reports it on a loopback listener.
+    static func accountInFlight(_ proxy: ProxyHarness) async throws -> Int? {
+        let accounts = try await proxy.get("/healthz", headers: []).json?["accounts"] as? [String: Any]
+        return (accounts?["items"] as? [[String: Any]])?.first?["in_flight"] as? Int
+    }
+
+    /// How many TCP connections to 127.0.0.1:`port` are established on the listening side, from `/proc/net/tcp`;
+    /// nil where that file does not exist (not Linux).
+    static func establishedConnections(toLocalPort port: Int) -> Int? {
+        // Read to the end with FileHandle: String(contentsOfFile:) stops after the first 4 KiB of a /proc file.
+        guard let file = FileHandle(forReadingAtPath: "/proc/net/tcp") else { return nil }
+        defer { try? file.close() }
+        let table = String(decoding: file.readDataToEndOfFile(), as: UTF8.self)
+        let hex = String(port, radix: 16, uppercase: true)
+        let local = "0100007F:" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+        return table.split(separator: "\n").dropFirst().count { line in
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            return fields.count > 3 && fields[1] == local && fields[3] == "01"  // 01: ESTABLISHED
         }
     }
 
