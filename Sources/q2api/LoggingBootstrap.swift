@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ProxyModels
 
 /// Sets up the process-wide log handler once: text to stderr, or one JSON object per line.
 enum LoggingBootstrap {
@@ -25,12 +26,23 @@ struct JSONLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        var object: [String: String] = [
-            "ts": Date().formatted(.iso8601), "level": event.level.rawValue, "msg": "\(event.message)", "logger": label,
+        // `ts`, `level`, `msg`, `logger` first, then the metadata by key: the same JSON writer as every reply and
+        // state record.
+        var members: [JSONMember] = [
+            JSONMember("ts", .string(Date().formatted(.iso8601))), JSONMember("level", .string(event.level.rawValue)),
+            JSONMember("msg", .string("\(event.message)")), JSONMember("logger", .string(label)),
         ]
-        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) { object[key] = "\(value)" }
-        if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
-            FileHandle.standardError.write(data + Data("\n".utf8))
+        let fixed = Set(members.map(\.key))
+        let merged = metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 })
+        for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
+            if fixed.contains(key) {
+                members.removeAll { $0.key == key }
+            }
+            members.append(JSONMember(key, .string("\(value)")))
         }
+        var line: [UInt8] = []
+        JSONWriter.write(.object(members), into: &line)
+        line.append(UInt8(ascii: "\n"))
+        FileHandle.standardError.write(Data(line))
     }
 }
