@@ -56,7 +56,7 @@ package struct DeviceAuthorization: Sendable, Equatable, CustomStringConvertible
     }
 }
 
-/// How ``OIDCClient/waitForDeviceToken(endpoint:registration:authorization:pacing:logger:)`` paces its polls.
+/// How ``OIDCClient/waitForDeviceToken(endpoint:registration:authorization:pacing:clock:logger:)`` paces its polls.
 ///
 /// The defaults follow RFC 8628 and the real service; tests shrink them to run in milliseconds.
 package struct DevicePollingPacing: Sendable, Equatable {
@@ -176,14 +176,26 @@ extension OIDCClient {
     /// `pacing.slowDownIncrement` for good after each `slow_down`, retries a few network errors, and gives
     /// up when the device code expires.
     ///
+    /// - Parameter clock: What the waits and the expiry are measured on; tests pass a clock they move by hand.
     /// - Throws: `CancellationError` when the task is cancelled (the wait ends at once); ``OIDCError`` of kind
     ///   `.expiredToken` when the code expires before approval, `.accessDenied` when the user denies, or
     ///   whatever other error ended the polling.
     package func waitForDeviceToken(
         endpoint: String, registration: ClientRegistration, authorization: DeviceAuthorization,
-        pacing: DevicePollingPacing = .standard, logger: Logger
+        pacing: DevicePollingPacing = .standard, clock: some Clock<Duration> = ContinuousClock(), logger: Logger
     ) async throws -> TokenGrant {
-        let clock = ContinuousClock()
+        try await Self.pollUntilApproved(authorization: authorization, pacing: pacing, clock: clock, logger: logger) {
+            () async throws(OIDCError) -> TokenGrant in
+            try await pollDeviceToken(endpoint: endpoint, registration: registration, deviceCode: authorization.deviceCode, logger: logger)
+        }
+    }
+
+    /// The pacing of ``waitForDeviceToken(endpoint:registration:authorization:pacing:clock:logger:)`` apart from the
+    /// network: `poll` asks `CreateToken` once, and its errors steer the waits on `clock`.
+    static func pollUntilApproved<PollingClock: Clock<Duration>>(
+        authorization: DeviceAuthorization, pacing: DevicePollingPacing, clock: PollingClock, logger: Logger,
+        poll: () async throws(OIDCError) -> TokenGrant
+    ) async throws -> TokenGrant {
         let deadline = clock.now.advanced(by: .seconds(max(authorization.expiresIn, 0)))
         var interval = max(.seconds(max(authorization.interval, 0)), pacing.minimumInterval)
         var transientFailures = 0
@@ -197,8 +209,7 @@ extension OIDCClient {
             }
             try await Task.sleep(until: nextPoll, clock: clock)
             do {
-                return try await pollDeviceToken(
-                    endpoint: endpoint, registration: registration, deviceCode: authorization.deviceCode, logger: logger)
+                return try await poll()
             } catch {
                 switch error.kind {
                 case .authorizationPending:
