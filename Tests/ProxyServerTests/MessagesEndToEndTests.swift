@@ -1,8 +1,8 @@
 import AsyncHTTPClient
 import Foundation
-import ProxyModels
 import NIOCore
 import NIOHTTP1
+import ProxyModels
 import QSimulator
 import Testing
 
@@ -75,7 +75,8 @@ struct MessagesEndToEndTests {
     @Test("tool calls come back with parsed input and stop_reason tool_use; results reach the upstream")
     func toolRoundTrip() async throws {
         try await withProxy { proxy in
-            let tools = #","tools":[{"name":"get_weather","description":"Weather","input_schema":{"type":"object","properties":{"location":{"type":"string"}}}}]"#
+            let tools =
+                #","tools":[{"name":"get_weather","description":"Weather","input_schema":{"type":"object","properties":{"location":{"type":"string"}}}}]"#
             let first = try await proxy.post("/v1/messages", claudeRequest(#"[[sim:tool:get_weather:{"location":"Paris"}]]"#, extra: tools))
             let json = try #require(first.json)
             #expect(json["stop_reason"] as? String == "tool_use")
@@ -284,11 +285,13 @@ struct ClaudeCodeReplayTests {
     func replay() async throws {
         let request = try String(contentsOf: Self.fixture, encoding: .utf8)
         try await withProxy { proxy in
-            let reply = try await proxy.post("/v1/messages", request, headers: [
-                ("x-api-key", ProxyHarness.apiKey), ("anthropic-version", "2023-06-01"),
-                ("anthropic-beta", "claude-code-20250219,interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14"),
-                ("x-claude-code-session-id", "9d8e7f"),
-            ])
+            let reply = try await proxy.post(
+                "/v1/messages", request,
+                headers: [
+                    ("x-api-key", ProxyHarness.apiKey), ("anthropic-version", "2023-06-01"),
+                    ("anthropic-beta", "claude-code-20250219,interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14"),
+                    ("x-claude-code-session-id", "9d8e7f"),
+                ])
             #expect(reply.status == 200, "the upstream (simulator) rejected the repaired request: \(reply.body.prefix(500))")
             #expect(sseText(reply.body) == "Summary: fixed the comparison in the parser.")
             let body = try #require(proxy.simulator.lastRequestBody)

@@ -40,7 +40,9 @@ struct QEventStreamTests {
         let reads = sizes.cut(frames.joined)
         let drained = await Drained(QEventStream.over(reads: reads))
         #expect(drained.failure == nil)
-        #expect(drained.batches == Frames.expectedBatches(frameLengths: frames.bytes.map(\.count), readLengths: reads.map(\.count), events: frames.events))
+        #expect(
+            drained.batches == Frames.expectedBatches(frameLengths: frames.bytes.map(\.count), readLengths: reads.map(\.count), events: frames.events)
+        )
         #expect(drained.batches.joined().elementsEqual(frames.events))
     }
 
@@ -52,7 +54,8 @@ struct QEventStreamTests {
             let drained = await Drained(QEventStream.over(reads: reads))
             #expect(drained.failure == nil, "\(sizes)")
             #expect(
-                drained.batches == Frames.expectedBatches(frameLengths: sample.bytes.map(\.count), readLengths: reads.map(\.count), events: sample.events),
+                drained.batches
+                    == Frames.expectedBatches(frameLengths: sample.bytes.map(\.count), readLengths: reads.map(\.count), events: sample.events),
                 "\(sizes)")
         }
     }
@@ -176,7 +179,9 @@ struct QEventStreamTests {
     func networkErrorAfterFrames() async throws {
         let frames = try Frames.conversation()
         let reads = [frames.bytes[0] + frames.bytes[1] + frames.bytes[2].prefix(7)]
-        let errors: [(any Error, String)] = [(HTTPClientError.remoteConnectionClosed, "ConnectionClosed"), (HTTPClientError.readTimeout, "ReadTimeout")]
+        let errors: [(any Error, String)] = [
+            (HTTPClientError.remoteConnectionClosed, "ConnectionClosed"), (HTTPClientError.readTimeout, "ReadTimeout"),
+        ]
         for (error, name) in errors {
             let drained = await Drained(QEventStream.over(reads: reads, thenThrow: error))
             #expect(drained.batches == [Array(frames.events[0...1])])
@@ -337,7 +342,10 @@ struct Frames {
             (try event("initial-response", #"{"conversationId":"c-1"}"#), .initialResponse(conversationID: "c-1")),
             (try event("assistantResponseEvent", #"{"content":"Hello"}"#), .text("Hello")),
             (try event("assistantResponseEvent", #"{"content":", wörld 🙂"}"#), .text(", wörld 🙂")),
-            (try event("toolUseEvent", #"{"toolUseId":"t1","name":"get_weather"}"#), .toolUse(id: "t1", name: "get_weather", input: nil, stop: false)),
+            (
+                try event("toolUseEvent", #"{"toolUseId":"t1","name":"get_weather"}"#),
+                .toolUse(id: "t1", name: "get_weather", input: nil, stop: false)
+            ),
             (
                 try event("toolUseEvent", #"{"toolUseId":"t1","name":"get_weather","input":"{\"city\":"}"#),
                 .toolUse(id: "t1", name: "get_weather", input: #"{"city":"#, stop: false)
