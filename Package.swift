@@ -41,9 +41,10 @@ let package = Package(
         // Wire types and the JSON value model shared by every layer.
         .target(name: "ProxyModels"),
         // Neutral conversation model, request repair and mapping, template engine, stream state machines.
-        .target(name: "Translation", dependencies: ["ProxyModels"]),
-        // Server-sent-event framing.
-        .target(name: "SSE", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        // The dialects' stream encoders write server-sent events straight into the bytes the server sends.
+        .target(name: "Translation", dependencies: ["ProxyModels", "SSE"]),
+        // Server-sent-event framing into plain bytes.
+        .target(name: "SSE"),
         // YAML schema and validation. It compiles the request template (pure Translation code) at load time,
         // so that a bad template is a config error with file and position, like any other key.
         .target(
@@ -79,7 +80,7 @@ let package = Package(
         .target(
             name: "ProxyServer",
             dependencies: [
-                "ProxyModels", "Translation", "SSE", "ProxyConfig", "Accounts", "Upstream",
+                "ProxyModels", "Translation", "ProxyConfig", "Accounts", "Upstream",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -124,7 +125,7 @@ let package = Package(
             resources: [.copy("Samples")]
         ),
         .testTarget(name: "TranslationTests", dependencies: ["Translation", "ProxyModels"], exclude: ["Golden"]),
-        .testTarget(name: "SSETests", dependencies: ["SSE", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "SSETests", dependencies: ["SSE"]),
         .testTarget(name: "ProxyConfigTests", dependencies: ["ProxyConfig"]),
         .testTarget(name: "AccountsTests", dependencies: ["Accounts", "ProxyConfig"]),
         .testTarget(

@@ -31,6 +31,12 @@ package enum JSONWriter {
 
     package static func writeString(_ string: String, into output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
+        writeStringContents(string, into: &output)
+        output.append(UInt8(ascii: "\""))
+    }
+
+    /// The escaped characters of a JSON string, without its quotes: what goes between them.
+    package static func writeStringContents(_ string: String, into output: inout [UInt8]) {
         var string = string
         string.withUTF8 { bytes in
             var runStart = 0
@@ -55,7 +61,6 @@ package enum JSONWriter {
             }
             if runStart < bytes.count { output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...])) }
         }
-        output.append(UInt8(ascii: "\""))
     }
 }
 

@@ -79,8 +79,9 @@ struct DialectController<D: Dialect>: Sendable {
     static func failedStream(_ encoder: some ReplyStreamEncoder, _ failure: ProxyFailure) -> Response {
         var framing = StreamFraming(encoder: encoder)
         var buffer = ByteBuffer()
-        framing.appendOpening(to: &buffer)
-        framing.appendFailure(failure, to: &buffer)
+        framing.appendOpening()
+        framing.appendFailure(failure)
+        framing.flush(into: &buffer)
         return Response(
             status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: .init(byteBuffer: buffer))
     }

@@ -78,7 +78,8 @@ struct ReplyExchange: Sendable {
         // reply's end (`finishReply`) or the connection's.
         let hangup = routing.connection.map { connection in
             runtime.hangups.onHangup(of: connection) {
-                _ = (task, channel)  // DELIBERATE BREAK (issue #16 experiment): a hang-up no longer cancels the pump
+                task.cancel()
+                channel.close()
             }
         }
 
@@ -161,7 +162,8 @@ struct ReplyExchange: Sendable {
                 }
                 var framing = StreamFraming(encoder: encoder, keeping: keep != nil)
                 var buffer = ByteBuffer()
-                framing.appendOpening(to: &buffer)
+                framing.appendOpening()
+                framing.flush(into: &buffer)
                 try await writer.write(buffer)
                 let ended = try await Self.streamEvents(
                     channel, framing: &framing, pingInterval: pingInterval, writer: &writer, recorder: recorder,
@@ -172,7 +174,8 @@ struct ReplyExchange: Sendable {
                     // task, as a listener removed by a reload does after its grace period): say so rather than end
                     // the stream as if the reply were whole. Best effort: the connection may already be going.
                     buffer.clear()
-                    framing.appendFailure(.overloaded("the server stopped before the reply was complete; retry the request"), to: &buffer)
+                    framing.appendFailure(.overloaded("the server stopped before the reply was complete; retry the request"))
+                    framing.flush(into: &buffer)
                     try? await writer.write(buffer)
                     over = true
                 }
@@ -219,22 +222,23 @@ struct ReplyExchange: Sendable {
                 case .events(let events):
                     carriedEvents = true
                     for event in events {
-                        framing.append(event, to: &buffer)
+                        framing.append(event)
                         recordUsage(event, into: recorder)
                         if isTerminal(event) { finished = true }
                     }
                 case .failed(let failure):
-                    framing.appendFailure(failure, to: &buffer)
+                    framing.appendFailure(failure)
                     finished = true
                 case .opened:
                     continue
                 }
                 if finished { break }
             }
-            if buffer.readableBytes == 0, batch.tick, ContinuousClock.now - lastWrite >= pingInterval * 0.9 {
-                framing.appendKeepAlive(to: &buffer)
+            if framing.isEmpty, batch.tick, ContinuousClock.now - lastWrite >= pingInterval * 0.9 {
+                framing.appendKeepAlive()
             }
-            if buffer.readableBytes > 0 {
+            if !framing.isEmpty {
+                framing.flush(into: &buffer)
                 try await writer.write(buffer)
                 lastWrite = .now
                 if carriedEvents { recorder?.markFirstToken(at: lastWrite) }

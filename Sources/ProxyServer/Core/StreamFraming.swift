@@ -1,44 +1,49 @@
 import NIOCore
-import ProxyModels
-import SSE
 import Translation
 
-/// Writes a dialect's stream frames as server-sent events, and keeps a copy of the reply when the dialect
-/// wants it once the stream is over.
+/// Writes a dialect's stream as server-sent-event bytes, and keeps a copy of the reply when the dialect wants it
+/// once the stream is over.
+///
+/// The encoder writes into one byte array that lives as long as the stream (``bytes``); the writer copies it into
+/// the response once per batch of events, so an upstream read that carried many frames is one client write.
 struct StreamFraming<Stream: ReplyStreamEncoder>: Sendable {
     var encoder: Stream
     /// The reply so far, when it is kept (nil otherwise: most streams keep nothing).
     private(set) var kept: ReplyAccumulator?
+    /// What was written since the last ``flush(into:)``.
+    private(set) var bytes: [UInt8] = []
 
     init(encoder: Stream, keeping: Bool = false) {
         self.encoder = encoder
         self.kept = keeping ? ReplyAccumulator() : nil
+        bytes.reserveCapacity(4096)
     }
 
-    mutating func appendOpening(to buffer: inout ByteBuffer) {
-        for frame in encoder.opening() { Self.write(frame, into: &buffer) }
+    mutating func appendOpening() {
+        for frame in encoder.opening() { frame.write(into: &bytes) }
     }
 
-    mutating func append(_ event: ReplyEvent, to buffer: inout ByteBuffer) {
+    mutating func append(_ event: ReplyEvent) {
         kept?.add(event)
-        for frame in encoder.encode(event) { Self.write(frame, into: &buffer) }
+        encoder.write(event, into: &bytes)
     }
 
-    mutating func appendKeepAlive(to buffer: inout ByteBuffer) {
-        Self.write(encoder.keepAlive(), into: &buffer)
+    mutating func appendKeepAlive() {
+        encoder.keepAlive().write(into: &bytes)
     }
 
     /// A failure after the stream started: the pump's, or the server stopping.
-    mutating func appendFailure(_ failure: ProxyFailure, to buffer: inout ByteBuffer) {
+    mutating func appendFailure(_ failure: ProxyFailure) {
         kept?.fail(failure)
-        for frame in encoder.failure(failure) { Self.write(frame, into: &buffer) }
+        for frame in encoder.failure(failure) { frame.write(into: &bytes) }
     }
 
-    static func write(_ frame: StreamFrame, into buffer: inout ByteBuffer) {
-        switch frame {
-        case .event(let name, let data): ServerSentEvent.write(event: name, data: data.jsonBytes, into: &buffer)
-        case .data(let text): ServerSentEvent.write(event: nil, data: Array(text.utf8), into: &buffer)
-        case .comment(let text): ServerSentEvent.writeComment(text, into: &buffer)
-        }
+    /// Whether anything was written since the last flush.
+    var isEmpty: Bool { bytes.isEmpty }
+
+    /// Moves what was written into `buffer`, keeping the array's capacity for the next batch.
+    mutating func flush(into buffer: inout ByteBuffer) {
+        buffer.writeBytes(bytes)
+        bytes.removeAll(keepingCapacity: true)
     }
 }

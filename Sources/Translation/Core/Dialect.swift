@@ -93,10 +93,19 @@ package protocol ReplyStreamEncoder: Sendable {
     /// What goes out before the first event (Claude's `message_start`, OpenAI's role chunk).
     mutating func opening() -> [StreamFrame]
     mutating func encode(_ event: ReplyEvent) -> [StreamFrame]
+    /// Writes the frames of `event` as server-sent-event bytes: the same bytes as ``encode(_:)``'s frames. The hot
+    /// path of a stream; dialects write their deltas through a ``FrameTemplate`` instead of a JSON value tree.
+    mutating func write(_ event: ReplyEvent, into bytes: inout [UInt8])
     /// Sent whenever the upstream has been silent for the ping interval.
     mutating func keepAlive() -> StreamFrame
     /// The last frames of a stream that fails after it started (the upstream broke off, or the server is stopping).
     mutating func failure(_ failure: ProxyFailure) -> [StreamFrame]
+}
+
+extension ReplyStreamEncoder {
+    package mutating func write(_ event: ReplyEvent, into bytes: inout [UInt8]) {
+        for frame in encode(event) { frame.write(into: &bytes) }
+    }
 }
 
 /// How a dialect shows a failure: its HTTP status and its error body.

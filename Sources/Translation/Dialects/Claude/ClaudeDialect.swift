@@ -87,6 +87,41 @@ package struct ClaudeDialect: Dialect {
 /// Claude's SSE: `event:` + `data:` lines, `ping` events as keep-alives, an `error` event for a late failure.
 package struct ClaudeReplyStream: ReplyStreamEncoder {
     let encoder: ClaudeStreamEncoder
+    /// The `content_block_delta` frames by delta kind and block index, made on first use.
+    private var deltas: [DeltaKind: FrameTemplate] = [:]
+
+    private enum DeltaKind: Hashable {
+        case text(Int), thinking(Int), signature(Int), toolInput(Int)
+    }
+
+    init(encoder: ClaudeStreamEncoder) {
+        self.encoder = encoder
+    }
+
+    package mutating func write(_ event: ReplyEvent, into bytes: inout [UInt8]) {
+        switch event {
+        case .textDelta(let index, let text): delta(.text(index), text, into: &bytes)
+        case .thinkingDelta(let index, let text): delta(.thinking(index), text, into: &bytes)
+        case .signatureDelta(let index, let signature): delta(.signature(index), signature, into: &bytes)
+        case .toolInputDelta(let index, let json): delta(.toolInput(index), json, into: &bytes)
+        default: for frame in encode(event) { frame.write(into: &bytes) }
+        }
+    }
+
+    private mutating func delta(_ kind: DeltaKind, _ value: String, into bytes: inout [UInt8]) {
+        if let template = deltas[kind] { return template.write(string: value, into: &bytes) }
+        let marker = FrameTemplate.stringMarker
+        let event: ReplyEvent =
+            switch kind {
+            case .text(let index): .textDelta(index: index, text: marker)
+            case .thinking(let index): .thinkingDelta(index: index, text: marker)
+            case .signature(let index): .signatureDelta(index: index, signature: marker)
+            case .toolInput(let index): .toolInputDelta(index: index, json: marker)
+            }
+        let template = FrameTemplate(Self.frame(encoder.encode(event)[0]))
+        deltas[kind] = template
+        template.write(string: value, into: &bytes)
+    }
 
     package func opening() -> [StreamFrame] {
         [Self.frame(encoder.messageStart()), Self.frame(ClaudeStreamEncoder.ping)]

@@ -67,6 +67,11 @@ package struct OpenAIChatReplyStream: ReplyStreamEncoder {
         return frames
     }
 
+    package mutating func write(_ event: ReplyEvent, into bytes: inout [UInt8]) {
+        if encoder.writeDelta(event, into: &bytes) { return }
+        for frame in encode(event) { frame.write(into: &bytes) }
+    }
+
     package func keepAlive() -> StreamFrame { .comment("keep-alive") }
 
     package func failure(_ failure: ProxyFailure) -> [StreamFrame] {

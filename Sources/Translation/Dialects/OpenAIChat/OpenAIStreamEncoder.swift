@@ -22,6 +22,10 @@ package struct OpenAIStreamEncoder: Sendable {
     private var toolsWithArguments: Set<Int> = []
     /// Text blocks that have had text; a later text block is separated from earlier text by a blank line.
     private var textBlocksWithText: Set<Int> = []
+    /// The delta chunks as templates (``writeDelta(_:into:)``), made on first use.
+    private var contentTemplate: FrameTemplate?
+    private var reasoningTemplate: FrameTemplate?
+    private var argumentsTemplates: [Int: FrameTemplate] = [:]
 
     package init(completionID: String, model: String, created: Int, includeUsage: Bool) {
         self.completionID = completionID
@@ -53,12 +57,7 @@ package struct OpenAIStreamEncoder: Sendable {
         case .blockStart, .signatureDelta:
             return []
         case .textDelta(let index, let text):
-            var content = text
-            if !textBlocksWithText.contains(index) {
-                if !textBlocksWithText.isEmpty { content = Self.textBlockSeparator + text }
-                textBlocksWithText.insert(index)
-            }
-            return [chunk(["content": .string(content)])]
+            return [chunk(["content": .string(content(index, text))])]
         case .thinkingDelta(_, let text):
             return [chunk(["reasoning_content": .string(text)])]
         case .toolInputDelta(let index, let json):
@@ -78,6 +77,39 @@ package struct OpenAIStreamEncoder: Sendable {
         case .failure(let failure):
             return [OpenAIFailureShape().body(of: ProxyFailure(upstream: failure), requestID: nil)]
         }
+    }
+
+    /// The hot path: a text, reasoning or arguments delta written as the bytes of its chunk's `data:` line through a
+    /// template, with the same state changes as ``encode(_:)``; `false` (nothing written) for any other event.
+    package mutating func writeDelta(_ event: ReplyEvent, into bytes: inout [UInt8]) -> Bool {
+        let marker = JSONValue.string(FrameTemplate.stringMarker)
+        switch event {
+        case .textDelta(let index, let text):
+            let content = content(index, text)
+            if contentTemplate == nil { contentTemplate = FrameTemplate(.event(nil, chunk(["content": marker]))) }
+            contentTemplate?.write(string: content, into: &bytes)
+        case .thinkingDelta(_, let text):
+            if reasoningTemplate == nil { reasoningTemplate = FrameTemplate(.event(nil, chunk(["reasoning_content": marker]))) }
+            reasoningTemplate?.write(string: text, into: &bytes)
+        case .toolInputDelta(let index, let json):
+            guard let toolIndex = toolIndices[index] else { return true }
+            toolsWithArguments.insert(index)
+            if argumentsTemplates[toolIndex] == nil {
+                argumentsTemplates[toolIndex] = FrameTemplate(.event(nil, argumentsChunk(toolIndex, FrameTemplate.stringMarker)))
+            }
+            argumentsTemplates[toolIndex]?.write(string: json, into: &bytes)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// A text delta's `content`: a later text block's first text starts with the separator.
+    private mutating func content(_ index: Int, _ text: String) -> String {
+        guard !textBlocksWithText.contains(index) else { return text }
+        let first = textBlocksWithText.isEmpty
+        textBlocksWithText.insert(index)
+        return first ? text : Self.textBlockSeparator + text
     }
 
     private func argumentsChunk(_ toolIndex: Int, _ arguments: String) -> JSONValue {

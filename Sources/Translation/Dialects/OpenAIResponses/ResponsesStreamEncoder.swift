@@ -12,6 +12,25 @@ package struct ResponsesStreamEncoder: ReplyStreamEncoder {
     let header: ReplyHeader
     private var output: ResponsesOutput
     private var sequence = 0
+    /// The delta events by kind and output index as templates (``write(_:into:)``), made on first use.
+    private var deltaTemplates: [DeltaKey: FrameTemplate] = [:]
+
+    private enum DeltaKind: Hashable {
+        case outputText, reasoningSummaryText, functionCallArguments
+
+        var type: String {
+            switch self {
+            case .outputText: "response.output_text.delta"
+            case .reasoningSummaryText: "response.reasoning_summary_text.delta"
+            case .functionCallArguments: "response.function_call_arguments.delta"
+            }
+        }
+    }
+
+    private struct DeltaKey: Hashable {
+        var kind: DeltaKind
+        var index: Int
+    }
 
     init(request: ResponsesRequest, header: ReplyHeader) {
         self.request = request
@@ -49,38 +68,12 @@ package struct ResponsesStreamEncoder: ReplyStreamEncoder {
                 break
             }
             return frames
-        case .textDelta(let block, let text):
-            guard let index = output.outputIndex(ofBlock: block) else { return [] }
-            output.append(text, toBlock: block)
-            return [
-                self.event(
-                    "response.output_text.delta",
-                    [
-                        "item_id": .string(output.items[index].id), "output_index": .int(index), "content_index": 0, "delta": .string(text),
-                        "logprobs": [],
-                    ])
-            ]
-        case .thinkingDelta(let block, let text):
-            guard let index = output.outputIndex(ofBlock: block) else { return [] }
-            output.append(text, toBlock: block)
-            guard request.reasoningSummary else { return [] }
-            return [
-                self.event(
-                    "response.reasoning_summary_text.delta",
-                    ["item_id": .string(output.items[index].id), "output_index": .int(index), "summary_index": 0, "delta": .string(text)])
-            ]
+        case .textDelta, .thinkingDelta, .toolInputDelta:
+            guard let (kind, index, text) = takeDelta(event) else { return [] }
+            return [self.event(kind.type, deltaFields(kind, index, .string(text)))]
         case .signatureDelta(let block, let signature):
             output.sign(block: block, signature)
             return []
-        case .toolInputDelta(let block, let json):
-            guard let index = output.outputIndex(ofBlock: block) else { return [] }
-            output.append(json, toBlock: block)
-            guard case .functionCall = output.items[index].kind else { return [] }  // a custom tool's input is sent whole, at its end
-            return [
-                self.event(
-                    "response.function_call_arguments.delta",
-                    ["item_id": .string(output.items[index].id), "output_index": .int(index), "delta": .string(json)])
-            ]
         case .blockStop(let block):
             guard let index = output.close(block: block) else { return [] }
             return closing(index)
@@ -92,6 +85,55 @@ package struct ResponsesStreamEncoder: ReplyStreamEncoder {
             return [self.event(status == .completed ? "response.completed" : "response.incomplete", ["response": response])]
         case .failure(let failure):
             return self.failure(ProxyFailure(upstream: failure))
+        }
+    }
+
+    /// The hot path: deltas through a template, the same bytes as ``encode(_:)``'s frames.
+    package mutating func write(_ event: ReplyEvent, into bytes: inout [UInt8]) {
+        switch event {
+        case .textDelta, .thinkingDelta, .toolInputDelta:
+            guard let (kind, index, text) = takeDelta(event) else { return }
+            let key = DeltaKey(kind: kind, index: index)
+            if deltaTemplates[key] == nil {
+                let fields = deltaFields(kind, index, .string(FrameTemplate.stringMarker))
+                deltaTemplates[key] = FrameTemplate(.event(kind.type, Self.eventObject(kind.type, sequence: FrameTemplate.numberMarker, fields)))
+            }
+            deltaTemplates[key]?.write(number: sequence, string: text, into: &bytes)
+            sequence += 1
+        default:
+            for frame in encode(event) { frame.write(into: &bytes) }
+        }
+    }
+
+    /// Takes a delta into the output; its event's kind, output index and text, or nil when it sends no event.
+    private mutating func takeDelta(_ event: ReplyEvent) -> (DeltaKind, Int, String)? {
+        switch event {
+        case .textDelta(let block, let text):
+            guard let index = output.outputIndex(ofBlock: block) else { return nil }
+            output.append(text, toBlock: block)
+            return (.outputText, index, text)
+        case .thinkingDelta(let block, let text):
+            guard let index = output.outputIndex(ofBlock: block) else { return nil }
+            output.append(text, toBlock: block)
+            guard request.reasoningSummary else { return nil }
+            return (.reasoningSummaryText, index, text)
+        case .toolInputDelta(let block, let json):
+            guard let index = output.outputIndex(ofBlock: block) else { return nil }
+            output.append(json, toBlock: block)
+            guard case .functionCall = output.items[index].kind else { return nil }  // a custom tool's input is sent whole, at its end
+            return (.functionCallArguments, index, json)
+        default:
+            return nil
+        }
+    }
+
+    /// A delta event's fields after its type and sequence number.
+    private func deltaFields(_ kind: DeltaKind, _ index: Int, _ delta: JSONValue) -> JSONValue {
+        let id = JSONValue.string(output.items[index].id)
+        return switch kind {
+        case .outputText: ["item_id": id, "output_index": .int(index), "content_index": 0, "delta": delta, "logprobs": []]
+        case .reasoningSummaryText: ["item_id": id, "output_index": .int(index), "summary_index": 0, "delta": delta]
+        case .functionCallArguments: ["item_id": id, "output_index": .int(index), "delta": delta]
         }
     }
 
@@ -144,9 +186,11 @@ package struct ResponsesStreamEncoder: ReplyStreamEncoder {
 
     /// An event with its type and sequence number first, as OpenAI sends them.
     private mutating func event(_ type: String, _ fields: JSONValue) -> StreamFrame {
-        var members = [JSONMember("type", .string(type)), JSONMember("sequence_number", .int(sequence))]
-        members += fields.objectValue ?? []
-        sequence += 1
-        return .event(type, .object(members))
+        defer { sequence += 1 }
+        return .event(type, Self.eventObject(type, sequence: .int(sequence), fields))
+    }
+
+    private static func eventObject(_ type: String, sequence: JSONValue, _ fields: JSONValue) -> JSONValue {
+        .object([JSONMember("type", .string(type)), JSONMember("sequence_number", sequence)] + (fields.objectValue ?? []))
     }
 }
