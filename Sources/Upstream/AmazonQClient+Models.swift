@@ -33,7 +33,8 @@ extension AmazonQClient {
         var nextToken: String?
         for _ in 0..<Self.maximumModelPages {
             guard var components = URLComponents(string: endpoint) else {
-                throw QUpstreamFailure(kind: .badRequest, status: nil, name: "ListAvailableModels", reason: nil, message: "invalid endpoint \(endpoint)")
+                throw QUpstreamFailure(
+                    kind: .badRequest, status: nil, name: "ListAvailableModels", reason: nil, message: "invalid endpoint \(endpoint)")
             }
             let base = components.path.hasSuffix("/") ? components.path : components.path + "/"
             components.path = base + "ListAvailableModels"
@@ -41,7 +42,10 @@ extension AmazonQClient {
             if let profileARN, !profileARN.isEmpty { query.append(URLQueryItem(name: "profileArn", value: profileARN)) }
             if let nextToken { query.append(URLQueryItem(name: "nextToken", value: nextToken)) }
             components.queryItems = query
-            guard let url = components.string else { throw QUpstreamFailure(kind: .badRequest, status: nil, name: "ListAvailableModels", reason: nil, message: "invalid endpoint \(endpoint)") }
+            guard let url = components.string else {
+                throw QUpstreamFailure(
+                    kind: .badRequest, status: nil, name: "ListAvailableModels", reason: nil, message: "invalid endpoint \(endpoint)")
+            }
 
             var request = HTTPClientRequest(url: url)
             request.method = .GET
@@ -64,7 +68,9 @@ extension AmazonQClient {
                 throw Self.networkFailure(error)
             }
             guard let document = try? JSONParser.parse(body), let items = document["models"]?.arrayValue else {
-                throw QUpstreamFailure(kind: .badRequest, status: nil, name: "ListAvailableModels", reason: nil, message: "ListAvailableModels answered without a models list")
+                throw QUpstreamFailure(
+                    kind: .badRequest, status: nil, name: "ListAvailableModels", reason: nil,
+                    message: "ListAvailableModels answered without a models list")
             }
             for item in items {
                 guard let id = item["modelId"]?.stringValue, !id.isEmpty, !models.contains(where: { $0.id == id }) else { continue }

@@ -79,7 +79,8 @@ package struct AmazonQClient: Sendable {
         } else {
             name = "ConnectionError"
         }
-        return QUpstreamFailure(kind: .transient, status: nil, name: name, reason: nil, message: "upstream connection failed: \(String(describing: error))")
+        return QUpstreamFailure(
+            kind: .transient, status: nil, name: name, reason: nil, message: "upstream connection failed: \(String(describing: error))")
     }
 }
 
@@ -185,7 +186,8 @@ package struct QEventStream: AsyncSequence, Sendable {
             guard let payload = parsePayload(message.payload) else {
                 if message.payload.readableBytes == 0 { return QEvent.from(eventType: eventType, payload: .object([])) }
                 return .failure(
-                    QUpstreamFailure(kind: .transient, status: nil, name: "CorruptStream", reason: "payload", message: "an upstream event carried invalid JSON"))
+                    QUpstreamFailure(
+                        kind: .transient, status: nil, name: "CorruptStream", reason: "payload", message: "an upstream event carried invalid JSON"))
             }
             return QEvent.from(eventType: eventType, payload: payload)
         }

@@ -52,7 +52,9 @@ package struct OIDCClient: Sendable {
         self.http = http
     }
 
-    package func refresh(endpoint: String, clientID: String, clientSecret: String, refreshToken: String, logger: Logger) async throws(OIDCError) -> TokenGrant {
+    package func refresh(endpoint: String, clientID: String, clientSecret: String, refreshToken: String, logger: Logger) async throws(OIDCError)
+        -> TokenGrant
+    {
         let body: JSONValue = [
             "grantType": "refresh_token", "clientId": .string(clientID), "clientSecret": .string(clientSecret),
             "refreshToken": .string(refreshToken),
@@ -92,7 +94,8 @@ package struct OIDCClient: Sendable {
         if status == 200, let json { return json }
         let code = json?["error"]?.stringValue ?? ""
         let description = json?["error_description"]?.stringValue ?? json?["message"]?.stringValue ?? "HTTP \(status)"
-        let kind = OIDCError.Kind(rawValue: code).flatMap { $0 == .transient || $0 == .rejected ? nil : $0 }
+        let kind =
+            OIDCError.Kind(rawValue: code).flatMap { $0 == .transient || $0 == .rejected ? nil : $0 }
             ?? (status >= 500 || status == 429 ? .transient : (status == 401 ? .invalidClient : .rejected))
         throw OIDCError(kind: kind, status: status, message: description)
     }
