@@ -16,7 +16,6 @@ struct StreamFraming<Stream: ReplyStreamEncoder>: Sendable {
     init(encoder: Stream, keeping: Bool = false) {
         self.encoder = encoder
         self.kept = keeping ? ReplyAccumulator() : nil
-        bytes.reserveCapacity(4096)
     }
 
     mutating func appendOpening() {
