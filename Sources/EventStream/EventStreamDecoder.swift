@@ -1,13 +1,5 @@
 import NIOCore
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// Decodes AWS event-stream frames (AMAZON_Q.md §4) from bytes that arrive in arbitrary pieces.
 ///
 /// A frame is laid out as:
@@ -67,7 +59,7 @@ package struct EventStreamDecoder: NIOSingleStepByteToMessageDecoder {
             throw EventStreamError.truncated(leftoverBytes: buffer.readableBytes)
         }
         buffer.moveReaderIndex(forwardBy: frame.totalLength)
-        return EventStreamMessage(headers: frame.headers, payload: payload)
+        return EventStreamMessage(headerStorage: frame.headers, payload: payload)
     }
 
     /// Decodes what remains once no more bytes will arrive.
@@ -95,7 +87,7 @@ package struct EventStreamDecoder: NIOSingleStepByteToMessageDecoder {
     private struct Frame {
         var totalLength: Int
         var headersLength: Int
-        var headers: [EventStreamHeader]
+        var headers: EventStreamMessage.HeaderStorage
 
         var payloadLength: Int { self.totalLength - self.headersLength - EventStreamDecoder.minimumMessageLength }
     }
@@ -152,10 +144,22 @@ package struct EventStreamDecoder: NIOSingleStepByteToMessageDecoder {
 
     /// Parses a complete headers section. It runs only after the message CRC matched, so malformed headers
     /// here mean a faulty encoder, not line noise.
-    private static func parseHeaders(_ bytes: UnsafeRawBufferPointer) throws -> [EventStreamHeader] {
+    ///
+    /// An Amazon Q frame's headers (all strings, names and values from a known set) come back in the compact
+    /// interned form, without allocating; anything else, including every malformed section, goes through the
+    /// general parser, which builds the array and reports errors.
+    private static func parseHeaders(_ bytes: UnsafeRawBufferPointer) throws -> EventStreamMessage.HeaderStorage {
+        if let interned = InternedHeaders.parse(bytes) {
+            return .interned(interned)
+        }
+        return .list(try Self.parseHeaderList(bytes))
+    }
+
+    /// Parses a complete headers section of any content into headers in wire order.
+    private static func parseHeaderList(_ bytes: UnsafeRawBufferPointer) throws -> [EventStreamHeader] {
         var reader = HeaderReader(bytes: bytes)
         var headers: [EventStreamHeader] = []
-        // Amazon Q frames carry three headers; reserving avoids growing the array twice for them.
+        // Frames that end up here still mostly carry three headers; reserving avoids growing the array twice.
         headers.reserveCapacity(bytes.isEmpty ? 0 : 3)
         while !reader.isAtEnd {
             let name = try reader.readName()
@@ -243,27 +247,15 @@ private struct HeaderReader {
     }
 }
 
-/// Header names and values Amazon Q sends on nearly every frame (AMAZON_Q.md §4), as bytes to compare with and
-/// the string to hand out.
-private let knownHeaderStrings: [(bytes: StaticString, string: String)] = [
-    ("assistantResponseEvent", "assistantResponseEvent"), ("messageMetadataEvent", "messageMetadataEvent"),
-    ("application/json", "application/json"), (":content-type", ":content-type"), (":message-type", ":message-type"),
-    (":event-type", ":event-type"), ("toolUseEvent", "toolUseEvent"), ("event", "event"),
-]
-
 /// The bytes as a string, or `nil` if they are not valid UTF-8.
 ///
 /// Header names and values are ASCII in practice, and ASCII is always valid UTF-8. Checking for that first
 /// skips `String(validating:as:)`, which looks up generic metadata on every call and was the largest cost
 /// of decoding a typical small frame.
 private func validatedString(_ bytes: UnsafeRawBufferPointer) -> String? {
-    // The few strings every Amazon Q frame repeats come back as literals: no allocation, no validation.
-    // (`assistantResponseEvent` and `application/json` are too long for an inline small string, so building
-    // them was two mallocs a frame.)
-    if let base = bytes.baseAddress {
-        for known in knownHeaderStrings where known.bytes.utf8CodeUnitCount == bytes.count {
-            if memcmp(known.bytes.utf8Start, base, bytes.count) == 0 { return known.string }
-        }
+    // The strings Amazon Q repeats come back as literals: no allocation, no validation.
+    if let interned = InternedString(bytes) {
+        return interned.string
     }
     if bytes.allSatisfy({ $0 < 0x80 }) {
         return String(decoding: bytes, as: UTF8.self)
