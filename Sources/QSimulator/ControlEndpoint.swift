@@ -10,6 +10,8 @@ enum ControlEndpoint {
             .ok,
             [
                 "openStreams": .int(state.openStreams),
+                "framesSent": .int(state.framesSent),
+                "replyBytesSent": .int(state.replyBytesSent),
                 "totalRequests": .int(state.totalRequests),
                 "modelListings": .int(state.modelListings),
                 "rejectedRequests": .int(state.rejectedRequests),

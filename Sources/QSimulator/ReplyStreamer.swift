@@ -23,11 +23,12 @@ struct ReplyStreamer {
     /// - Throws: ``SimulatedReset`` for a `reset` step; any error from the writer (client disconnect)
     ///   or from `Task.sleep` (cancellation).
     static func play(_ script: ReplyScript, state: SimulatorState, writes: WritePattern = .split, writer: inout any ResponseBodyWriter) async throws {
+        var framesSent = 0
+        var bytesSent = 0
         state.streamStarted()
-        defer { state.streamEnded() }
+        defer { state.streamEnded(frames: framesSent, bytes: bytesSent) }
         var streamer = ReplyStreamer()
         streamer.wholeFrames = writes == .frames
-        var framesSent = 0
         for step in script.steps {
             switch step {
             case .frame(let frame):
@@ -44,6 +45,7 @@ struct ReplyStreamer {
                     try await streamer.writeWholePieces(to: &writer)
                 }
                 framesSent += 1
+                bytesSent += frame.readableBytes
             case .hold:
                 try await streamer.flush(to: &writer)
                 await state.waitForRelease()

@@ -18,6 +18,8 @@ import Synchronization
 package final class SimulatorState: Sendable {
     private struct Storage {
         var openStreams = 0
+        var framesSent = 0
+        var replyBytesSent = 0
         var totalRequests = 0
         var modelListings = 0
         var refreshCount = 0
@@ -51,6 +53,11 @@ package final class SimulatorState: Sendable {
 
     /// Reply streams whose body is being written right now, held ones included.
     package var openStreams: Int { self.storage.withLock { $0.openStreams } }
+
+    /// Event-stream frames handed to reply bodies so far, and their bytes: with the requests served, what a
+    /// reply is made of (`scripts/bench` divides the proxy's CPU time by them).
+    package var framesSent: Int { self.storage.withLock { $0.framesSent } }
+    package var replyBytesSent: Int { self.storage.withLock { $0.replyBytesSent } }
 
     /// Every `POST /` received, valid or not.
     package var totalRequests: Int { self.storage.withLock { $0.totalRequests } }
@@ -213,8 +220,12 @@ package final class SimulatorState: Sendable {
         self.storage.withLock { $0.openStreams += 1 }
     }
 
-    func streamEnded() {
-        self.storage.withLock { $0.openStreams -= 1 }
+    func streamEnded(frames: Int, bytes: Int) {
+        self.storage.withLock {
+            $0.openStreams -= 1
+            $0.framesSent += frames
+            $0.replyBytesSent += bytes
+        }
     }
 
     func isValidAccessToken(_ token: String) -> Bool {

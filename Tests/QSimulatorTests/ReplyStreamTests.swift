@@ -104,14 +104,22 @@ struct ReplyStreamTests {
         }
     }
 
-    @Test("long:N sends N characters of lorem ipsum in events of about 12 characters")
+    @Test("long:N sends N characters of lorem ipsum in events of about 12 characters; /__sim/state counts the frames and bytes")
     func longDirective() async throws {
-        try await Simulator.application(state: SimulatorState()).test(.router) { client in
-            let reply = Reply(try await Simulator.ask(client, "[[sim:long:1000]]"))
+        let state = SimulatorState()
+        try await Simulator.application(state: state).test(.router) { client in
+            let response = try await Simulator.ask(client, "[[sim:long:1000]]")
+            let reply = Reply(response)
             #expect(reply.text.count == 1000)
             #expect(reply.text.hasPrefix("Lorem ipsum dolor sit amet"))
             #expect(reply.textPieces.allSatisfy { $0.count <= 12 })
             #expect(reply.textPieces.count == 84)
+            // initial-response, the 84 text events and messageMetadataEvent.
+            #expect(try await eventually { state.framesSent == 86 })
+            #expect(state.replyBytesSent == response.body.readableBytes)
+            let snapshot = try await client.execute(uri: "/__sim/state", method: .get).json
+            #expect(snapshot["framesSent"]?.intValue == 86)
+            #expect(snapshot["replyBytesSent"]?.intValue == response.body.readableBytes)
         }
     }
 

@@ -116,6 +116,43 @@ struct ReplyTranslatorTests {
         #expect(result.message["stop_sequence"] == "STOP")
     }
 
+    @Test(
+        "a 200,000-character reply streams delta for delta: the translator holds back at most the start of a tag or stop sequence",
+        arguments: [false, true])
+    func longReplyHoldsNothingBack(inThinking: Bool) {
+        // The per-frame cost stays flat with the reply's length only if nothing piles up: each delta comes out at once,
+        // but for the few characters that may begin a candidate (BENCHMARKS.md, "Cost per frame against reply length").
+        let stopSequences = ["STOP", "</answer>"]
+        let candidates = stopSequences + [ReplyTranslator.openTag, ReplyTranslator.closeTag]
+        let mayHold = candidates.map(\.count).max()! - 1
+        let text = Array(String(repeating: "Lorem ipsum dolor sit amet, consectetur adipiscing elit. Sed do eiusmod, ", count: 2_700).prefix(200_000))
+        let deltas = stride(from: 0, to: text.count, by: 12).map { String(text[$0..<min($0 + 12, text.count)]) }
+        var translator = ReplyTranslator(.init(thinkingRequested: true, stopSequences: stopSequences, maxTokens: 1_000_000))
+        var received = ""
+        var receivedCount = 0
+        func take(_ events: [ReplyEvent]) {
+            for event in events {
+                switch event {
+                case .textDelta(_, let delta), .thinkingDelta(_, let delta):
+                    received += delta
+                    receivedCount += delta.count
+                default: break
+                }
+            }
+        }
+        if inThinking { take(translator.handle(.text(ReplyTranslator.openTag))) }
+        var sentCount = 0
+        var largestLag = 0
+        for delta in deltas {
+            sentCount += delta.count
+            take(translator.handle(.text(delta)))
+            largestLag = max(largestLag, sentCount - receivedCount)
+        }
+        take(translator.finish())
+        #expect(largestLag <= mayHold)
+        #expect(received == String(text))
+    }
+
     @Test("max_tokens cuts the text at the budget")
     func maxTokens() {
         let result = translate([.text(String(repeating: "abcd", count: 100))], .init(maxTokens: 10))
