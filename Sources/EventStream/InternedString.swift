@@ -109,7 +109,7 @@ enum InternedString: UInt8, CaseIterable {
 
     /// The interned string whose bytes are exactly `bytes`, if there is one.
     ///
-    /// Dispatches on the length first, so a lookup compares against at most three candidates; most lengths have
+    /// Dispatches on the length first, so a lookup compares against at most five candidates (usually one); most lengths have
     /// none, and a miss costs one branch. (`InternedStringTests` checks that every case is found by its own bytes.)
     init?(_ bytes: UnsafeRawBufferPointer) {
         let found: Self? =
