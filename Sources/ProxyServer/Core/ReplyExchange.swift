@@ -70,7 +70,8 @@ struct ReplyExchange: Sendable {
             logger: logger, recorder: recorder)
         pump.sessionKey = routing.sessionKey ?? conversation.sessionKey
         pump.pinnedAccount = routing.pinnedAccount
-        let (channel, task) = pump.start()
+        let executor = routing.connection.map { EventLoopExecutor($0.eventLoop) }
+        let (channel, task) = pump.start(on: executor)
         // Known to a shutdown from now on: past its drain time it ends the reply with the dialect's error.
         runtime.openReplies.add(channel)
         // A client that hangs up cancels the pump (and so the upstream request) right away, also while the first
@@ -165,9 +166,12 @@ struct ReplyExchange: Sendable {
                 framing.appendOpening()
                 framing.flush(into: &buffer)
                 try await writer.write(buffer)
-                let ended = try await Self.streamEvents(
-                    channel, framing: &framing, pingInterval: pingInterval, writer: &writer, recorder: recorder,
-                    eventLoop: exchange.connection?.eventLoop)
+                // On the connection's event loop, like the pump: one thread per frame instead of a hop each way.
+                let ended = try await withTaskExecutorPreference(exchange.connection.map { EventLoopExecutor($0.eventLoop) }) {
+                    try await Self.streamEvents(
+                        channel, framing: &framing, pingInterval: pingInterval, writer: &writer, recorder: recorder,
+                        eventLoop: exchange.connection?.eventLoop)
+                }
                 var over = ended
                 if !ended, !channel.isClosed {
                     // Cut without a last event while the client is still there (the server stopped this request's

@@ -44,9 +44,10 @@ package struct ReplyPump: Sendable {
     }
 
     /// Starts the exchange; the returned channel yields the messages, the task can be cancelled.
-    package func start() -> (ReplyChannel, Task<Void, Never>) {
+    /// - Parameter executor: where the pump runs (the client connection's event loop), nil for the global pool.
+    package func start(on executor: (any TaskExecutor)? = nil) -> (ReplyChannel, Task<Void, Never>) {
         let channel = ReplyChannel()
-        let task = Task {
+        let task = Task(executorPreference: executor) {
             await run(into: channel)
             channel.finish()
         }
