@@ -18,13 +18,13 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench", abstract: "Drive streaming load at a q2api server or a simulator and print one JSON line of results.")
 
     enum Dialect: String, ExpressibleByArgument, CaseIterable {
-        case claude, openai, upstream
+        case claude, openai, responses, upstream
     }
 
     @Option(help: "Base URL of the target (q2api, or the simulator for --dialect upstream).")
     var url: String
 
-    @Option(help: "claude (/v1/messages), openai (/v1/chat/completions) or upstream (the simulator directly).")
+    @Option(help: "claude (/v1/messages), openai (/v1/chat/completions), responses (/v1/responses) or upstream (the simulator directly).")
     var dialect: Dialect = .claude
 
     @Option(help: "Concurrent workers (each keeps one request in flight).")
@@ -53,7 +53,13 @@ struct BenchCommand: AsyncParsableCommand {
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         do {
             let headers = try await requestHeaders(client)
-            let target = dialect == .upstream ? url : url + (dialect == .openai ? "/v1/chat/completions" : "/v1/messages")
+            let target =
+                switch dialect {
+                case .upstream: url
+                case .claude: url + "/v1/messages"
+                case .openai: url + "/v1/chat/completions"
+                case .responses: url + "/v1/responses"
+                }
             let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
             let started = ContinuousClock.now
             let samples = await withTaskGroup(of: [Sample].self) { group in
@@ -129,6 +135,12 @@ struct BenchCommand: AsyncParsableCommand {
                 "messages": [["role": "user", "content": .string(message)]],
             ]
             return body.jsonBytes
+        case .responses:
+            // Not stored: the benchmark measures the stream, not the archive's writes.
+            let body: JSONValue = [
+                "model": "claude-sonnet-4-5", "stream": true, "store": false, "max_output_tokens": .int(maxTokens), "input": .string(message),
+            ]
+            return body.jsonBytes
         case .upstream:
             let conversation = try ClaudeRequestDecoder.decode(try claudeBody())
             let plan = try UpstreamRequestBuilder.build(
@@ -145,7 +157,7 @@ struct BenchCommand: AsyncParsableCommand {
         case .claude:
             headers.add(name: "x-api-key", value: apiKey)
             headers.add(name: "anthropic-version", value: "2023-06-01")
-        case .openai:
+        case .openai, .responses:
             headers.add(name: "authorization", value: "Bearer \(apiKey)")
         case .upstream:
             for header in RequestTemplate.builtIn.headers { headers.replaceOrAdd(name: header.name, value: header.value) }

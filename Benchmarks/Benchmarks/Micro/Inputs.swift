@@ -142,53 +142,35 @@ struct ReplyInput: Sendable {
 
     static let translatorConfiguration = ReplyTranslator.Configuration(maxTokens: 32_000, inputTokens: 1_000)
 
-    /// ClaudeDialect's stream (`ClaudeReplyStream`): `message_start` and `ping`, then each event's SSE.
-    func claudeSSE() -> ByteBuffer {
-        Self.claudeSSE(events: self.events)
-    }
+    static let header = ReplyHeader(id: "msg_bench", model: "claude-sonnet-4-5", created: 1_750_000_000, inputTokens: 1_000)
+    static let claudeRequest = try! ClaudeDialect().decode(
+        try! JSONParser.parse(#"{"model":"claude-sonnet-4-5","max_tokens":32000,"stream":true,"messages":[{"role":"user","content":"hi"}]}"#))
+    static let openAIRequest = try! OpenAIChatDialect().decode(
+        try! JSONParser.parse(
+            #"{"model":"claude-sonnet-4-5","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}"#))
+    static let responsesRequest = try! ResponsesDialect().decode(
+        try! JSONParser.parse(#"{"model":"claude-sonnet-4-5","stream":true,"input":"hi"}"#))
 
-    static func claudeSSE(events: [QEvent]) -> ByteBuffer {
+    /// A dialect's stream as the server writes it (`StreamFraming`): the opening frames, then each translated event
+    /// through the encoder's `write` (deltas through their frame template), into one byte array.
+    static func sse<D: Dialect>(_ dialect: D, _ request: D.Request, events: [QEvent]) -> [UInt8] {
         var translator = ReplyTranslator(translatorConfiguration)
-        let encoder = ClaudeStreamEncoder(messageID: "msg_bench", model: "claude-sonnet-4-5", inputTokens: 1_000)
-        var buffer = ByteBuffer()
-        func append(_ event: ClaudeStreamEvent) {
-            ServerSentEvent.write(event: event.name, data: event.data.jsonBytes, into: &buffer)
-        }
-        append(encoder.messageStart())
-        append(ClaudeStreamEncoder.ping)
+        var encoder = dialect.streamEncoder(for: request, header: header)
+        var bytes: [UInt8] = []
+        for frame in encoder.opening() { frame.write(into: &bytes) }
         for event in events {
-            for reply in translator.handle(event) {
-                for sse in encoder.encode(reply) { append(sse) }
-            }
+            for reply in translator.handle(event) { encoder.write(reply, into: &bytes) }
         }
-        for reply in translator.finish() {
-            for sse in encoder.encode(reply) { append(sse) }
-        }
-        return buffer
+        for reply in translator.finish() { encoder.write(reply, into: &bytes) }
+        return bytes
     }
 
-    /// OpenAIChatDialect's stream (`OpenAIChatReplyStream`): the role chunk, each event's chunks, `[DONE]`.
-    func openAISSE() -> ByteBuffer {
-        var translator = ReplyTranslator(Self.translatorConfiguration)
-        var encoder = OpenAIStreamEncoder(
-            completionID: "chatcmpl-bench", model: "claude-sonnet-4-5", created: 1_750_000_000, includeUsage: true)
-        var buffer = ByteBuffer()
-        ServerSentEvent.write(event: nil, data: encoder.roleChunk().jsonBytes, into: &buffer)
-        func append(_ reply: ReplyEvent) {
-            for chunk in encoder.encode(reply) {
-                ServerSentEvent.write(event: nil, data: chunk.jsonBytes, into: &buffer)
-            }
-            if case .finish = reply { ServerSentEvent.writeDone(into: &buffer) }
-        }
-        for event in self.events {
-            for reply in translator.handle(event) { append(reply) }
-        }
-        for reply in translator.finish() { append(reply) }
-        return buffer
-    }
+    func claudeSSE() -> [UInt8] { Self.sse(ClaudeDialect(), Self.claudeRequest, events: events) }
+    func openAISSE() -> [UInt8] { Self.sse(OpenAIChatDialect(), Self.openAIRequest, events: events) }
+    func responsesSSE() -> [UInt8] { Self.sse(ResponsesDialect(), Self.responsesRequest, events: events) }
 
     /// From the upstream's body bytes: decode every frame, parse its payload, then `claudeSSE(events:)`.
-    func claudeSSEFromWire() throws -> ByteBuffer {
+    func claudeSSEFromWire() throws -> [UInt8] {
         var decoder = EventStreamDecoder()
         var buffer = self.wire
         var events: [QEvent] = []
@@ -196,7 +178,7 @@ struct ReplyInput: Sendable {
         while let message = try decoder.decode(buffer: &buffer) {
             events.append(Self.qEvent(message))
         }
-        return Self.claudeSSE(events: events)
+        return Self.sse(ClaudeDialect(), Self.claudeRequest, events: events)
     }
 }
 

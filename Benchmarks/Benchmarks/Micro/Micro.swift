@@ -64,6 +64,11 @@ let benchmarks: @Sendable () -> Void = {
             blackHole(reply.openAISSE())
         }
     }
+    Benchmark("Reply to Responses SSE: realistic reply", configuration: .init(tags: replyTags)) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(reply.responsesSSE())
+        }
+    }
     // The same, from the upstream's bytes: decode, parse each payload's JSON, map to QEvents, then as above.
     // Everything q2api does per streamed reply apart from HTTP and scheduling.
     Benchmark("Reply to Claude SSE: from upstream bytes", configuration: .init(tags: replyTags)) { benchmark in
