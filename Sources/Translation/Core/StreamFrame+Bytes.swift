@@ -10,7 +10,7 @@ extension StreamFrame {
             var json: [UInt8] = []
             JSONWriter.write(data, into: &json)
             ServerSentEvent.writeData(json, into: &bytes)
-        case .data(let text): ServerSentEvent.write(event: nil, data: text.utf8, into: &bytes)
+        case .data(let text): ServerSentEvent.write(event: nil, data: Array(text.utf8), into: &bytes)
         case .comment(let text): ServerSentEvent.writeComment(text, into: &bytes)
         }
     }
