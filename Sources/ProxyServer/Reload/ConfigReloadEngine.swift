@@ -99,7 +99,7 @@ final class ConfigReloadEngine: Sendable {
         let loaded: (ProxyConfig, RequestTemplate)
         do {
             let config = try ProxyConfig.load(path: path, environment: environment) { file in
-                if file == path, let content {
+                if file == path, content != nil {
                     guard let text else { throw ConfigFileReadError(reason: "not UTF-8 text") }
                     return text
                 }
