@@ -24,6 +24,8 @@ struct ReplyExchange: Sendable {
     let hangup: ConnectionHangups.Registration?
     /// The client's connection (its event loop runs the stream's keep-alive timer); nil in tests without one.
     let connection: (any Channel)?
+    /// The connection's event loop as a task executor: the pump and the writer both prefer it.
+    let executor: EventLoopExecutor?
 
     func fail(_ failure: ProxyFailure) -> ProxyHTTPError {
         ProxyHTTPError(failure, shape: shape, requestID: requestID)
@@ -100,7 +102,7 @@ struct ReplyExchange: Sendable {
         if case .opened(let account) = first { recorder?.update { $0.account = account } }
         return ReplyExchange(
             conversation: conversation, plan: plan, pump: pump, channel: channel, task: task, shape: shape, requestID: requestID,
-            recorder: recorder, hangup: hangup, connection: routing.connection)
+            recorder: recorder, hangup: hangup, connection: routing.connection, executor: executor)
     }
 
     /// The whole reply, for a non-streaming response; a failure in the middle of it is thrown.
@@ -167,7 +169,7 @@ struct ReplyExchange: Sendable {
                 framing.flush(into: &buffer)
                 try await writer.write(buffer)
                 // On the connection's event loop, like the pump: one thread per frame instead of a hop each way.
-                let ended = try await withTaskExecutorPreference(exchange.connection.map { EventLoopExecutor($0.eventLoop) }) {
+                let ended = try await withTaskExecutorPreference(exchange.executor) {
                     try await Self.streamEvents(
                         channel, framing: &framing, pingInterval: pingInterval, writer: &writer, recorder: recorder,
                         eventLoop: exchange.connection?.eventLoop)

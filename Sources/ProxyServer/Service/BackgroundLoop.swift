@@ -1,7 +1,7 @@
 import ServiceLifecycle
 
-/// A loop that runs for the server's whole life (token refresh, model discovery, state flushes) as a `Service`:
-/// cancelled when the group shuts down gracefully, then `finish` runs once.
+/// A loop that runs for the server's whole life (token refresh, model discovery, state flushes) as a `Service`,
+/// cancelled when the group shuts down gracefully.
 ///
 /// Each loop ends on cancellation by itself; this only ties it to the group's shutdown order, so that the loops
 /// listed first in the group stop last.
@@ -9,16 +9,13 @@ struct BackgroundLoop: Service, CustomStringConvertible {
     /// The name ServiceLifecycle logs.
     let description: String
     let body: @Sendable () async -> Void
-    var finish: @Sendable () async -> Void = {}
 
-    init(_ name: String, body: @escaping @Sendable () async -> Void, finish: @escaping @Sendable () async -> Void = {}) {
+    init(_ name: String, body: @escaping @Sendable () async -> Void) {
         self.description = name
         self.body = body
-        self.finish = finish
     }
 
     func run() async {
         await cancelWhenGracefulShutdown(body)
-        await finish()
     }
 }
