@@ -22,6 +22,12 @@ package final class AccessLogRecorder: Sendable {
         package var upstreamError: String?
         /// Upstream attempts made (more than one means failover).
         package var attempts = 0
+        /// The name of the API key the request presented (`api_keys[].name`; never the key itself); `anonymous`
+        /// when the server has no `api_keys`. Set by ``APIKeyMiddleware``.
+        package var apiKey: String?
+        /// The key limit that refused the request (`requests_per_minute`, `concurrent_streams`, `tokens_per_day`,
+        /// `models`), when one did: counted as a throttle in the usage files and metrics, not as an upstream failure.
+        package var keyRejection: String?
     }
 
     package let started: ContinuousClock.Instant
@@ -55,6 +61,8 @@ package final class AccessLogRecorder: Sendable {
             "duration_ms": "\(Self.milliseconds(end - started))",
         ]
         if let model = fields.model { metadata["model"] = "\(model)" }
+        if let key = fields.apiKey { metadata["key"] = "\(key)" }
+        if let rejection = fields.keyRejection { metadata["key_limit"] = "\(rejection)" }
         if let account = fields.account { metadata["account"] = "\(account)" }
         if fields.stream { metadata["stream"] = "true" }
         if let first = fields.firstTokenAt { metadata["ttft_ms"] = "\(Self.milliseconds(first - started))" }
