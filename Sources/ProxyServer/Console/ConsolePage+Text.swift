@@ -23,6 +23,7 @@ extension ConsolePage {
   <span class="brand">q2api console</span>
   <nav id="nav" aria-label="Sections" hidden>
     <a href="#accounts">Accounts</a>
+    <a href="#usage">Usage</a>
     <a href="#add-account">Add account</a>
     <a href="#config">Config</a>
     <a href="#playground">Playground</a>
@@ -61,6 +62,7 @@ extension ConsolePage {
               <th scope="col" aria-sort="none"><button type="button" class="sort" data-sort="counts">OK / failed</button></th>
               <th scope="col" aria-sort="none"><button type="button" class="sort" data-sort="expiry">Token expiry</button></th>
               <th scope="col" aria-sort="none"><button type="button" class="sort" data-sort="inflight">In flight</button></th>
+              <th scope="col" title="Requests a minute over the last hour">Last hour</th>
               <th scope="col">Actions</th>
             </tr>
           </thead>
@@ -70,6 +72,57 @@ extension ConsolePage {
       <p id="accounts-empty" class="muted" hidden></p>
       <p id="accounts-error" class="alert error" role="alert" hidden></p>
     </section>
+
+    <!-- >>> usage (issue 18): drawn by console.js from GET /v2/usage -->
+    <section id="usage" class="card" aria-labelledby="usage-title">
+      <div class="card-head">
+        <h2 id="usage-title">Usage</h2>
+        <span id="usage-summary" class="muted" aria-live="polite"></span>
+        <div class="seg push" role="group" aria-label="Range">
+          <button type="button" class="small secondary" data-usage-range="24h" aria-pressed="true">24 h</button>
+          <button type="button" class="small secondary" data-usage-range="7d" aria-pressed="false">7 d</button>
+          <button type="button" class="small secondary" data-usage-range="30d" aria-pressed="false">30 d</button>
+        </div>
+        <div class="seg" role="group" aria-label="Group by">
+          <button type="button" class="small secondary" data-usage-by="key" aria-pressed="true">by key</button>
+          <button type="button" class="small secondary" data-usage-by="account" aria-pressed="false">by account</button>
+          <button type="button" class="small secondary" data-usage-by="model" aria-pressed="false">by model</button>
+        </div>
+      </div>
+      <p id="usage-error" class="alert error" role="alert" hidden></p>
+      <div class="charts">
+        <figure class="chart-box">
+          <figcaption>Requests <span class="muted">(UTC)</span></figcaption>
+          <svg id="usage-requests" class="chart" viewBox="0 0 480 180" role="img" aria-label="Requests over time"></svg>
+          <ul id="usage-requests-legend" class="legend" aria-label="Requests legend"></ul>
+        </figure>
+        <figure class="chart-box">
+          <figcaption>Tokens, input + output <span class="muted">(UTC)</span></figcaption>
+          <svg id="usage-tokens" class="chart" viewBox="0 0 480 180" role="img" aria-label="Tokens over time"></svg>
+          <ul id="usage-tokens-legend" class="legend" aria-label="Tokens legend"></ul>
+        </figure>
+        <figure class="chart-box">
+          <figcaption>Failures and throttles <span class="muted">(UTC)</span></figcaption>
+          <svg id="usage-failures" class="chart" viewBox="0 0 480 180" role="img" aria-label="Failures and throttles over time"></svg>
+          <ul id="usage-failures-legend" class="legend" aria-label="Failures legend"></ul>
+        </figure>
+        <figure class="chart-box">
+          <figcaption>Streams in flight per account <span class="muted">(now)</span></figcaption>
+          <svg id="usage-streams" class="chart" viewBox="0 0 480 50" role="img" aria-label="Streams in flight per account"></svg>
+        </figure>
+      </div>
+      <h3 class="limits-title">API keys against their limits <span class="muted">(now)</span></h3>
+      <div class="table-wrap">
+        <table id="usage-keys" class="limits">
+          <thead>
+            <tr><th scope="col">Key</th><th scope="col">Requests in the last minute</th><th scope="col">Streams</th><th scope="col">Tokens today (UTC)</th></tr>
+          </thead>
+          <tbody id="usage-keys-body"></tbody>
+        </table>
+      </div>
+      <p id="usage-keys-empty" class="muted" hidden>No API keys configured.</p>
+    </section>
+    <!-- <<< usage -->
 
     <section id="add-account" class="card" aria-labelledby="add-title">
       <h2 id="add-title">Add account</h2>
@@ -317,6 +370,57 @@ pre.json { max-height: 28rem; }
   #accounts-filter { max-width: none; }
   .narrow { margin: 1rem auto; }
 }
+/* >>> usage (issue 18): the Usage card's charts and the accounts' sparklines (console.js draws them as SVG).
+   Series colours are variables, one set for light and one for dark, told apart in both. */
+:root {
+  --s0: #2563eb; --s1: #d97706; --s2: #059669; --s3: #db2777; --s4: #7c3aed; --s5: #0891b2; --s6: #65a30d; --s7: #b91c1c;
+  --s-other: #8a939e;
+}
+@media (prefers-color-scheme: dark) {
+  :root {
+    --s0: #60a5fa; --s1: #fbbf24; --s2: #34d399; --s3: #f472b6; --s4: #a78bfa; --s5: #22d3ee; --s6: #a3e635; --s7: #f87171;
+    --s-other: #7d8794;
+  }
+}
+.seg { display: inline-flex; }
+.seg button { border-radius: 0; margin-left: -1px; }
+.seg button:first-child { border-radius: 7px 0 0 7px; margin-left: 0; }
+.seg button:last-child { border-radius: 0 7px 7px 0; }
+.seg button[aria-pressed="true"] { background: var(--accent); color: var(--accent-fg); border-color: var(--accent); position: relative; }
+.charts { display: grid; gap: 1rem; grid-template-columns: repeat(auto-fit, minmax(min(440px, 100%), 1fr)); }
+.chart-box { margin: 0; border: 1px solid var(--border); border-radius: 8px; padding: 0.6rem 0.7rem; min-width: 0; }
+.chart-box figcaption { font-weight: 600; font-size: 0.9rem; margin-bottom: 0.3rem; }
+svg.chart { display: block; width: 100%; height: auto; font-size: 12px; font-family: inherit; }
+svg.chart text { fill: var(--muted); }
+svg.chart .labels text { fill: var(--fg); }
+svg.chart .grid line { stroke: var(--border); stroke-width: 1; }
+svg.chart .axis line { stroke: var(--muted); stroke-width: 1; }
+svg.chart .hits rect { fill: transparent; }
+svg.chart .hits rect:hover { fill: var(--fg); fill-opacity: 0.07; }
+svg.chart .empty-note { fill: var(--muted); font-size: 14px; }
+.series.s0 rect, .swatch.s0 { fill: var(--s0); background: var(--s0); }
+.series.s1 rect, .swatch.s1 { fill: var(--s1); background: var(--s1); }
+.series.s2 rect, .swatch.s2 { fill: var(--s2); background: var(--s2); }
+.series.s3 rect, .swatch.s3 { fill: var(--s3); background: var(--s3); }
+.series.s4 rect, .swatch.s4 { fill: var(--s4); background: var(--s4); }
+.series.s5 rect, .swatch.s5 { fill: var(--s5); background: var(--s5); }
+.series.s6 rect, .swatch.s6 { fill: var(--s6); background: var(--s6); }
+.series.s7 rect, .swatch.s7 { fill: var(--s7); background: var(--s7); }
+.series.other rect, .swatch.other { fill: var(--s-other); background: var(--s-other); }
+.series.fail rect, .swatch.fail { fill: var(--danger); background: var(--danger); }
+.series.throttle rect, .swatch.throttle { fill: var(--warn); background: var(--warn); }
+.legend { list-style: none; display: flex; flex-wrap: wrap; gap: 0.15rem 0.9rem; padding: 0; margin: 0.4rem 0 0; font-size: 0.82rem; min-height: 1.2rem; }
+.legend li { display: inline-flex; align-items: center; gap: 0.35rem; }
+.swatch { display: inline-block; width: 0.75rem; height: 0.75rem; border-radius: 2px; }
+.limits-title { margin-top: 1rem; }
+table.limits { min-width: 600px; }
+table.limits td.limit { white-space: nowrap; }
+table.limits meter { width: 8rem; margin-right: 0.5rem; vertical-align: middle; }
+td[data-col="spark"] { padding-top: 0.35rem; padding-bottom: 0.2rem; }
+svg.spark { display: block; }
+svg.spark .line { fill: none; stroke: var(--accent); stroke-width: 1.5; stroke-linejoin: round; }
+svg.spark .area { fill: var(--accent); fill-opacity: 0.15; stroke: none; }
+/* <<< usage */
 
 """####
     static let javascript = ####"""
@@ -344,6 +448,7 @@ pre.json { max-height: 28rem; }
     account: (id) => '/v2/accounts/' + encodeURIComponent(id),
     accountAction: (id, verb) => EP.account(id) + '/' + verb,
     authStatus: (authId) => '/v2/auth/status/' + encodeURIComponent(authId),
+    usage: (range, by) => '/v2/usage?range=' + encodeURIComponent(range) + '&by=' + encodeURIComponent(by),
   };
   const $ = (id) => document.getElementById(id);
 
@@ -514,7 +619,7 @@ pre.json { max-height: 28rem; }
     if (!session.get() || document.hidden) return;
     acc.timer = setTimeout(async () => {
       if (document.hidden || !session.get()) return;
-      await loadAccounts();
+      await Promise.all([loadAccounts(), loadUsage()]);
       renderConfigTimes();
       schedulePoll();
     }, POLL_MS);
@@ -522,7 +627,7 @@ pre.json { max-height: 28rem; }
 
   document.addEventListener('visibilitychange', () => {
     if (document.hidden) { clearTimeout(acc.timer); return; }
-    if (session.get() && !$('app').hidden) loadAccounts().then(schedulePoll);
+    if (session.get() && !$('app').hidden) Promise.all([loadAccounts(), loadUsage()]).then(schedulePoll);
   });
 
   const SORTERS = {
@@ -572,7 +677,7 @@ pre.json { max-height: 28rem; }
   function buildRow(id) {
     const tr = el('tr', { 'data-account-id': id });
     const cells = {};
-    for (const col of ['label', 'id', 'source', 'state', 'counts', 'expiry', 'inflight']) {
+    for (const col of ['label', 'id', 'source', 'state', 'counts', 'expiry', 'inflight', 'spark']) {
       cells[col] = el('td', { 'data-col': col, class: col === 'counts' || col === 'inflight' ? 'num' : null });
       tr.append(cells[col]);
     }
@@ -610,6 +715,7 @@ pre.json { max-height: 28rem; }
       cells.expiry.title = absolute(a.tokenExpires);
     }
     cells.inflight.textContent = String(a.inFlight);
+    renderSpark(cells.spark, use.lastHour.get(a.id));
     const busy = acc.busy.has(a.id);
     const name = a.label ? a.label + ' (' + a.id + ')' : a.id;
     toggle.textContent = a.enabled ? 'Disable' : 'Enable';
@@ -1144,6 +1250,376 @@ pre.json { max-height: 28rem; }
     if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); $('chat-form').requestSubmit(); }
   });
 
+  // >>> usage (issue 18) -------------------------------------------------------------------------
+  //
+  // The Usage card and the accounts' last-hour sparklines, drawn from GET /v2/usage?range=&by= as SVG built here
+  // (no chart library: the CSP and the offline page allow none). Geometry goes in attributes; every colour comes
+  // from a class (.s0–.s7, .other, .fail, .throttle) whose CSS variable differs in light and dark. The helpers
+  // that hold no state (niceScale, stackSeries, pickSeries, timeTicks, bucketLabel, formatCount, sparkPath) are
+  // exported at the end for the browser test.
+
+  const SVG_NS = 'http://www.w3.org/2000/svg';
+  // Beyond this many groups the smallest ones are drawn as one "other" series: eight colours stay distinguishable.
+  const MAX_SERIES = 8;
+  const CHART = { width: 480, height: 180, left: 40, right: 8, top: 10, bottom: 22 };
+  const SPARK = { width: 100, height: 22 };
+  const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+  const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const LIMITS = [
+    { key: 'requests_per_minute', current: 'requests_last_minute', label: 'requests / min' },
+    { key: 'concurrent_streams', current: 'streams', label: 'streams' },
+    { key: 'tokens_per_day', current: 'tokens_today', label: 'tokens today' },
+  ];
+
+  const use = { range: '24h', by: 'key', seq: 0, applied: 0, lastHour: new Map() };
+
+  /** Builds an SVG element; as with el, strings among the children become text nodes. */
+  function svg(tag, attrs, ...children) {
+    const node = document.createElementNS(SVG_NS, tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === 'text') node.textContent = v;
+      else node.setAttribute(k, String(v));
+    }
+    for (const c of children) if (c !== null && c !== undefined) node.append(c);
+    return node;
+  }
+
+  const r2 = (v) => Math.round(v * 100) / 100;
+  const exact = (n) => num(n).toLocaleString('en-US');
+
+  /** A tick label: 950, 1.2k, 3.4M, 1.5G (the tooltips give exact numbers). */
+  function formatCount(n) {
+    const v = num(n), a = Math.abs(v);
+    const short = (x, unit) => (Math.round(x * 10) / 10).toFixed(1).replace(/\.0$/, '') + unit;
+    if (a < 1000) return String(v);
+    if (a < 1e6) return short(v / 1e3, 'k');
+    if (a < 1e9) return short(v / 1e6, 'M');
+    return short(v / 1e9, 'G');
+  }
+
+  /** A y axis from 0 to a round maximum at or above `max`, in 1, 2 or 5 × 10ⁿ steps (integers: these are counts). */
+  function niceScale(max, count) {
+    const want = count || 4;
+    if (!(max > 0)) return { max: 1, step: 1, ticks: [0, 1] };
+    const raw = max / want;
+    const magnitude = Math.pow(10, Math.floor(Math.log10(raw)));
+    const step = Math.max(1, [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= raw));
+    const top = Math.ceil(max / step) * step;
+    const ticks = [];
+    for (let i = 0; i * step <= top; i++) ticks.push(i * step);
+    return { max: top, step, ticks };
+  }
+
+  /** Stacks rows of values (one row a series): each value becomes [bottom, top], the first series at the bottom. */
+  function stackSeries(rows) {
+    const base = [];
+    return rows.map((row) => row.map((v, i) => {
+      const bottom = base[i] || 0;
+      base[i] = bottom + num(v);
+      return [bottom, base[i]];
+    }));
+  }
+
+  /** The groups to draw: the `limit - 1` largest by requests (then by name) in name order, the rest merged as
+   *  "other" (only when there are more than `limit`). Each names the series it sums, so every chart (requests,
+   *  tokens) shows the same groups in the same colours. */
+  function pickSeries(series, limit) {
+    const total = (s) => (Array.isArray(s.requests) ? s.requests : []).reduce((a, b) => a + num(b), 0);
+    const byName = (a, b) => cmp(String(a.name), String(b.name));
+    if (series.length <= limit) return series.slice().sort(byName).map((s) => ({ name: String(s.name), members: [s] }));
+    const ranked = series.slice().sort((a, b) => total(b) - total(a) || byName(a, b));
+    const kept = ranked.slice(0, limit - 1).sort(byName).map((s) => ({ name: String(s.name), members: [s] }));
+    const rest = ranked.slice(limit - 1);
+    return kept.concat({ name: 'other (' + rest.length + ')', members: rest, other: true });
+  }
+
+  /** A picked group's values of `fields` (summed over its members and fields), one a bucket. */
+  function groupValues(group, fields, length) {
+    const out = new Array(length).fill(0);
+    for (const s of group.members) {
+      for (const f of fields) {
+        const values = Array.isArray(s[f]) ? s[f] : [];
+        for (let i = 0; i < length; i++) out[i] += num(values[i]);
+      }
+    }
+    return out;
+  }
+
+  const utc = (seconds) => new Date(num(seconds) * 1000);
+  const pad2 = (n) => String(n).padStart(2, '0');
+  const dayLabel = (d) => d.getUTCDate() + ' ' + MONTHS[d.getUTCMonth()];
+
+  /** The x axis's labelled buckets (UTC, as the server buckets them): 24 h every 4 hours (a day's first hour named
+   *  by its date), 7 d each midnight (weekday and date), 30 d every 7th day back from today. */
+  function timeTicks(buckets, bucketSeconds) {
+    const ticks = [];
+    buckets.forEach((t, i) => {
+      const d = utc(t), h = d.getUTCHours();
+      if (bucketSeconds >= 86400) {
+        if ((buckets.length - 1 - i) % 7 === 0) ticks.push({ index: i, label: dayLabel(d) });
+      } else if (buckets.length <= 48) {
+        if (h % 4 === 0) ticks.push({ index: i, label: h === 0 ? dayLabel(d) : pad2(h) + ':00' });
+      } else if (h === 0) {
+        ticks.push({ index: i, label: DAYS[d.getUTCDay()] + ' ' + d.getUTCDate() });
+      }
+    });
+    return ticks;
+  }
+
+  /** A bucket's span for a tooltip: `Mon 7 Dec 14:00–15:00 UTC`, or `Mon 7 Dec UTC` for a day. */
+  function bucketLabel(t, bucketSeconds) {
+    const d = utc(t);
+    const day = DAYS[d.getUTCDay()] + ' ' + dayLabel(d);
+    if (bucketSeconds >= 86400) return day + ' UTC';
+    const end = utc(num(t) + bucketSeconds);
+    return day + ' ' + pad2(d.getUTCHours()) + ':00–' + pad2(end.getUTCHours()) + ':00 UTC';
+  }
+
+  /** A sparkline's line and area paths for `values` in a `width` × `height` box (1 px margin; a flat zero line
+   *  when all are zero). */
+  function sparkPath(values, width, height) {
+    const n = values.length;
+    if (n === 0) return { line: '', area: '' };
+    const max = Math.max(...values.map(num));
+    const dx = n > 1 ? width / (n - 1) : 0;
+    const points = values.map((v, i) => [r2(i * dx), r2(height - 1 - (max > 0 ? (num(v) / max) * (height - 2) : 0))]);
+    const line = 'M' + points.map((p) => p[0] + ' ' + p[1]).join('L');
+    return { line, area: line + 'L' + points[n - 1][0] + ' ' + height + 'L0 ' + height + 'Z' };
+  }
+
+  /** Bars over time into `node` (an <svg class="chart">): stacked, or side by side when `spec.grouped`.
+   *  spec: {buckets, bucketSeconds, series: [{name, cls, values}], unit, empty}. Each series is a <g data-series>
+   *  of one <rect data-bucket data-value> per non-zero bucket; a transparent column per bucket carries a <title>
+   *  with the exact numbers; `empty` (a sentence) is written over an empty chart. */
+  function barChart(node, spec) {
+    const { width: W, height: H, left: L, right: R, top: T, bottom: B } = CHART;
+    const n = spec.buckets.length;
+    const plotW = W - L - R, plotH = H - T - B, band = n ? plotW / n : plotW;
+    const k = spec.series.length;
+    const stacked = spec.grouped
+      ? spec.series.map((s) => s.values.map((v) => [0, num(v)]))
+      : stackSeries(spec.series.map((s) => s.values));
+    let max = 0;
+    for (const rows of stacked) for (const [, top] of rows) max = Math.max(max, top);
+    const scale = niceScale(max);
+    const y = (v) => r2(T + plotH - (v / scale.max) * plotH);
+
+    const grid = svg('g', { class: 'grid' });
+    for (const t of scale.ticks) {
+      grid.append(svg('line', { x1: L, x2: W - R, y1: y(t), y2: y(t) }),
+        svg('text', { x: L - 6, y: y(t) + 4, 'text-anchor': 'end', text: formatCount(t) }));
+    }
+    const axis = svg('g', { class: 'axis' }, svg('line', { x1: L, x2: W - R, y1: T + plotH, y2: T + plotH }));
+    for (const t of timeTicks(spec.buckets, spec.bucketSeconds)) {
+      const x = r2(L + band * (t.index + 0.5));
+      axis.append(svg('line', { x1: x, x2: x, y1: T + plotH, y2: T + plotH + 4 }),
+        svg('text', { x, y: H - 4, 'text-anchor': 'middle', text: t.label }));
+    }
+    const slot = Math.max(1, band * 0.8), gap = (band - slot) / 2;
+    const barW = spec.grouped ? slot / Math.max(1, k) : slot;
+    const groups = spec.series.map((s, j) => {
+      const g = svg('g', { class: 'series ' + s.cls, 'data-series': s.name });
+      stacked[j].forEach(([bottom, top], i) => {
+        if (top <= bottom) return;
+        const x = L + band * i + gap + (spec.grouped ? j * barW : 0);
+        g.append(svg('rect', {
+          x: r2(x), y: y(top), width: r2(barW), height: r2(y(bottom) - y(top)), 'data-bucket': i, 'data-value': top - bottom,
+        }));
+      });
+      return g;
+    });
+    const hits = svg('g', { class: 'hits' });
+    spec.buckets.forEach((t, i) => {
+      const lines = [bucketLabel(t, spec.bucketSeconds)];
+      let sum = 0;
+      for (const s of spec.series) {
+        sum += num(s.values[i]);
+        lines.push(s.name + ': ' + exact(s.values[i]));
+      }
+      if (!spec.grouped && k > 1) lines.push('total: ' + exact(sum));
+      hits.append(svg('rect', { x: r2(L + band * i), y: T, width: r2(band), height: plotH, 'data-bucket': i },
+        svg('title', { text: lines.join('\n') + (spec.unit ? ' ' + spec.unit : '') })));
+    });
+    const note = spec.empty
+      ? svg('text', { class: 'empty-note', x: L + plotW / 2, y: T + plotH / 2, 'text-anchor': 'middle', text: spec.empty })
+      : null;
+    node.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
+    node.dataset.empty = String(Boolean(spec.empty));
+    node.replaceChildren(grid, ...groups, axis, hits, ...(note ? [note] : []));
+  }
+
+  /** Horizontal bars into `node`, one a row: [{name, title, value}] (the accounts' streams in flight). */
+  function rowChart(node, rows, empty) {
+    const W = CHART.width, L = 140, R = 36, rowH = 26, T = 4, B = 20;
+    const H = T + Math.max(1, rows.length) * rowH + B;
+    const plotW = W - L - R;
+    const scale = niceScale(Math.max(0, ...rows.map((r) => r.value)));
+    const x = (v) => r2(L + (v / scale.max) * plotW);
+    const grid = svg('g', { class: 'grid' });
+    for (const t of scale.ticks) {
+      grid.append(svg('line', { x1: x(t), x2: x(t), y1: T, y2: H - B }),
+        svg('text', { x: x(t), y: H - 4, 'text-anchor': 'middle', text: formatCount(t) }));
+    }
+    const bars = svg('g', { class: 'series s0', 'data-series': 'in flight' });
+    const labels = svg('g', { class: 'labels' });
+    rows.forEach((r, i) => {
+      const top = T + i * rowH;
+      const name = r.name.length > 20 ? r.name.slice(0, 19) + '…' : r.name;
+      labels.append(svg('text', { x: L - 8, y: top + rowH / 2 + 4, 'text-anchor': 'end', text: name }),
+        svg('text', { class: 'value', x: x(r.value) + 5, y: top + rowH / 2 + 4, text: exact(r.value) }));
+      bars.append(svg('rect', {
+        x: L, y: top + 4, width: r2(x(r.value) - L), height: rowH - 8, 'data-row': r.name, 'data-value': r.value,
+      }, svg('title', { text: r.title })));
+    });
+    const note = rows.length === 0
+      ? svg('text', { class: 'empty-note', x: L + plotW / 2, y: T + rowH / 2 + 4, 'text-anchor': 'middle', text: empty })
+      : null;
+    node.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
+    node.dataset.empty = String(rows.length === 0);
+    node.replaceChildren(grid, bars, labels, ...(note ? [note] : []));
+  }
+
+  function legend(list, series) {
+    list.replaceChildren(...series.map((s) => el('li', { 'data-series': s.name }, el('span', { class: 'swatch ' + s.cls }), s.name)));
+  }
+
+  /** One key's limit: a <meter> against the limit, or "no limit". */
+  function limitCell(current, limit, what) {
+    const value = num(current);
+    if (limit === null || limit === undefined) {
+      return el('td', { class: 'limit', 'data-limit': what.key, 'data-value': value },
+        el('span', { class: 'num', text: exact(value) }), ' ', el('span', { class: 'muted', text: '· no limit' }));
+    }
+    const max = Math.max(1, num(limit));
+    const meter = el('meter', {
+      min: 0, max, value: Math.min(value, max), low: max * 0.7, high: max * 0.9, optimum: 0,
+      'aria-label': what.label + ': ' + value + ' of ' + max, title: exact(value) + ' of ' + exact(max) + ' ' + what.label,
+    });
+    return el('td', { class: 'limit', 'data-limit': what.key, 'data-value': value, 'data-max': max },
+      meter, el('span', { class: 'num', text: formatCount(value) + ' / ' + formatCount(max) }));
+  }
+
+  function renderKeys(keys) {
+    $('usage-keys-body').replaceChildren(...keys.map((key) => {
+      const limits = key.limits || {}, current = key.current || {};
+      const name = el('td', { 'data-col': 'key' }, el('code', { text: String(key.name) }));
+      if (key.enabled === false) name.append(' ', el('span', { class: 'tag', text: 'disabled' }));
+      if (Array.isArray(key.models)) name.title = 'models: ' + key.models.join(', ');
+      return el('tr', { 'data-key': String(key.name) }, name,
+        ...LIMITS.map((what) => limitCell(current[what.current], limits[what.key], what)));
+    }));
+    $('usage-keys-empty').hidden = keys.length > 0;
+  }
+
+  /** The accounts table's sparkline cell: the last hour's requests a minute, redrawn only when they change. */
+  function renderSpark(cell, values) {
+    const list = Array.isArray(values) ? values.map(num) : null;
+    const signature = list ? list.join(',') : '';
+    if (cell.dataset.spark === signature && cell.firstChild) return;
+    cell.dataset.spark = signature;
+    if (!list) { cell.replaceChildren(el('span', { class: 'muted', text: '—' })); return; }
+    const { line, area } = sparkPath(list, SPARK.width, SPARK.height);
+    const total = list.reduce((a, b) => a + b, 0);
+    const peak = Math.max(0, ...list);
+    cell.replaceChildren(svg('svg', {
+      class: 'spark', viewBox: '0 0 ' + SPARK.width + ' ' + SPARK.height, width: SPARK.width, height: SPARK.height,
+      role: 'img', 'aria-label': exact(total) + ' requests in the last hour',
+    }, svg('title', { text: exact(total) + ' requests in the last hour, at most ' + exact(peak) + ' a minute' }),
+    svg('path', { class: 'area', d: area }), svg('path', { class: 'line', d: line })));
+  }
+
+  function renderSparks() {
+    for (const [id, row] of acc.rows) renderSpark(acc.parts.get(row).cells.spark, use.lastHour.get(id));
+  }
+
+  const groupName = (name) => (use.by === 'account' && name === '' ? '(no account)' : name);
+
+  function renderUsage(data) {
+    const buckets = Array.isArray(data.buckets) ? data.buckets : [];
+    const bucketSeconds = num(data.bucket_seconds) || 3600;
+    const series = Array.isArray(data.series) ? data.series : [];
+    const totals = data.totals || {};
+    const quiet = num(totals.requests) === 0 && num(totals.throttled) === 0;
+    const empty = quiet ? 'No requests in this range' : '';
+    const picked = pickSeries(series, MAX_SERIES).map((g, i) => ({ ...g, name: groupName(g.name), cls: g.other ? 'other' : 's' + (i % MAX_SERIES) }));
+    const drawn = (fields) => picked.map((g) => ({ name: g.name, cls: g.cls, values: groupValues(g, fields, buckets.length) }));
+    const requests = drawn(['requests']);
+    const tokens = drawn(['input_tokens', 'output_tokens']);
+    barChart($('usage-requests'), { buckets, bucketSeconds, series: requests, unit: '', empty });
+    barChart($('usage-tokens'), { buckets, bucketSeconds, series: tokens, unit: '', empty });
+    legend($('usage-requests-legend'), requests);
+    legend($('usage-tokens-legend'), tokens);
+    const all = [{ members: series }];
+    const problems = [
+      { name: 'failed', cls: 'fail', values: groupValues(all[0], ['failures'], buckets.length) },
+      { name: 'throttled by a key limit', cls: 'throttle', values: groupValues(all[0], ['throttled'], buckets.length) },
+    ];
+    const none = num(totals.failures) === 0 && num(totals.throttled) === 0;
+    barChart($('usage-failures'), {
+      buckets, bucketSeconds, series: problems, grouped: true, unit: '', empty: quiet ? empty : none ? 'No failures in this range' : '',
+    });
+    legend($('usage-failures-legend'), problems);
+    const accounts = (Array.isArray(data.accounts) ? data.accounts : []).map((a) => {
+      const id = String(a.id ?? '');
+      const label = a.label && a.label !== id ? String(a.label) : '';
+      const value = num(a.in_flight);
+      return { name: label ? label + ' (' + id + ')' : id, value, title: id + ': ' + exact(value) + ' in flight (' + (a.state || '?') + ')' };
+    });
+    rowChart($('usage-streams'), accounts, 'No accounts');
+    renderKeys(Array.isArray(data.keys) ? data.keys : []);
+    $('usage-summary').textContent = quiet ? empty : exact(totals.requests) + ' requests · ' + exact(totals.failures) + ' failed · '
+      + exact(totals.throttled) + ' throttled · ' + formatCount(totals.input_tokens) + ' tokens in / '
+      + formatCount(totals.output_tokens) + ' out';
+    $('usage').dataset.range = use.range;
+    $('usage').dataset.by = use.by;
+    use.lastHour = new Map((Array.isArray(data.accounts) ? data.accounts : []).map((a) => [String(a.id ?? ''), a.last_hour]));
+    renderSparks();
+  }
+
+  async function loadUsage() {
+    if (!session.get()) return;
+    const mine = ++use.seq;
+    const { range, by } = use;
+    try {
+      const data = (await api('GET', EP.usage(range, by))) || {};
+      if (mine < use.applied || !session.get() || range !== use.range || by !== use.by) return;
+      use.applied = mine;
+      $('usage-error').hidden = true;
+      renderUsage(data);
+    } catch (err) {
+      if (mine < use.applied || err.auth) return;
+      $('usage-error').textContent = 'Could not load usage: ' + err.message;
+      $('usage-error').hidden = false;
+    }
+  }
+
+  function pressSwitches() {
+    for (const b of document.querySelectorAll('[data-usage-range]')) b.setAttribute('aria-pressed', String(b.dataset.usageRange === use.range));
+    for (const b of document.querySelectorAll('[data-usage-by]')) b.setAttribute('aria-pressed', String(b.dataset.usageBy === use.by));
+  }
+
+  for (const b of document.querySelectorAll('[data-usage-range], [data-usage-by]')) {
+    b.addEventListener('click', () => {
+      if (b.dataset.usageRange) use.range = b.dataset.usageRange;
+      if (b.dataset.usageBy) use.by = b.dataset.usageBy;
+      pressSwitches();
+      loadUsage();
+    });
+  }
+
+  function resetUsage() {
+    use.seq++;
+    use.applied = use.seq;
+    use.lastHour = new Map();
+    for (const id of ['usage-requests', 'usage-tokens', 'usage-failures', 'usage-streams', 'usage-requests-legend',
+      'usage-tokens-legend', 'usage-failures-legend', 'usage-keys-body']) $(id).replaceChildren();
+    $('usage-summary').textContent = '';
+    $('usage-error').hidden = true;
+  }
+
+  // <<< usage ------------------------------------------------------------------------------------
+
   // ---- sign-in / sign-out -----------------------------------------------------------------------
 
   function showSignIn(error) {
@@ -1162,6 +1638,7 @@ pre.json { max-height: 28rem; }
   /** Stops every timer and request and forgets everything shown (the config JSON included). */
   function resetApp() {
     clearTimeout(acc.timer);
+    resetUsage();
     stopDevice();
     if (chat.controller) chat.controller.abort();
     acc.list = [];
@@ -1205,6 +1682,7 @@ pre.json { max-height: 28rem; }
     $('nav').hidden = false;
     $('sign-out').hidden = false;
     schedulePoll();
+    loadUsage();
     loadConfig();
     loadModels();
   }
@@ -1230,6 +1708,7 @@ pre.json { max-height: 28rem; }
   window.q2apiConsole = Object.freeze({
     errorMessage, parseJSON, parseTime, relative, countdown, summaryLine, normalize, extractList, safeUrl, readSSE,
     messagesReader, endpoints: EP,
+    niceScale, stackSeries, pickSeries, timeTicks, bucketLabel, formatCount, sparkPath,
   });
 
   if (session.get()) enterApp();
