@@ -64,6 +64,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // `q2api import`: credentials already on the machine (Kiro IDE, Amazon Q / Kiro CLI, AWS SSO cache),
+        // validated by a refresh and saved as run-time accounts. SQLite is read through the system's library,
+        // loaded at run time (dlopen), so no build needs it.
+        .target(
+            name: "CredentialImport",
+            dependencies: [
+                "Accounts", "ProxyConfig", "ProxyModels",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Amazon Q and OIDC clients over AsyncHTTPClient.
         .target(
             name: "Upstream",
@@ -108,7 +118,7 @@ let package = Package(
         .executableTarget(
             name: "q2api",
             dependencies: [
-                "ProxyServer", "QSimulator", "ProxyConfig", "Translation", "ProxyModels", "Accounts", "Upstream",
+                "ProxyServer", "QSimulator", "ProxyConfig", "Translation", "ProxyModels", "Accounts", "Upstream", "CredentialImport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,0 +1,177 @@
+import Accounts
+import Foundation
+import Logging
+import ProxyConfig
+
+/// Validates imported credentials by a refresh and saves each as a run-time account, exactly as a device login
+/// does (an `account` record, then a `token` record, in the state directory a running server watches).
+///
+/// Nothing is written for a candidate until its refresh succeeded; a candidate whose refresh token (or OIDC
+/// client) is already an account is reported as such and neither refreshed nor written again.
+///
+/// ```swift
+/// let importer = CredentialImporter(stateDirectory: "./state", existing: .init(stateDirectory: "./state", config: config),
+///                                   refresher: refresher, logger: logger)
+/// let plan = importer.plan(candidates)
+/// let outcomes = await importer.run(plan)
+/// ```
+package struct CredentialImporter: Sendable {
+    /// What would happen to one candidate.
+    package struct Step: Sendable {
+        package enum Action: Sendable, Equatable {
+            /// Refresh, then save as this new account id.
+            case add(accountID: String)
+            /// Already an account (matched by refresh-token fingerprint or OIDC client id): nothing to do.
+            case alreadyPresent(accountID: String)
+            /// Cannot be imported by this build.
+            case unsupported(ImportError)
+        }
+
+        package var candidate: ImportCandidate
+        package var action: Action
+    }
+
+    /// What happened to one candidate.
+    package enum Outcome: Sendable, Equatable {
+        case imported(accountID: String)
+        case alreadyPresent(accountID: String)
+        case failed(ImportError)
+    }
+
+    package let stateDirectory: String
+    package let existing: ExistingAccounts
+    package let refresher: TokenRefresher
+    package let logger: Logger
+
+    package init(stateDirectory: String, existing: ExistingAccounts, refresher: @escaping TokenRefresher, logger: Logger) {
+        self.stateDirectory = stateDirectory
+        self.existing = existing
+        self.refresher = refresher
+        self.logger = logger
+    }
+
+    /// Decides, without any network call or write, what each candidate becomes. `label` names the accounts
+    /// (default: each candidate's source).
+    package func plan(_ candidates: [ImportCandidate], label: String? = nil) -> [Step] {
+        var taken = existing.ids
+        var seen = existing
+        var steps: [Step] = []
+        for candidate in candidates {
+            if let id = seen.match(candidate) {
+                steps.append(Step(candidate: candidate, action: .alreadyPresent(accountID: id)))
+                continue
+            }
+            if case .kiroSocial = candidate.credential {
+                steps.append(
+                    Step(
+                        candidate: candidate,
+                        action: .unsupported(
+                            ImportError(
+                                .unsupported,
+                                "\(candidate.origin) is a Kiro social sign-in (Google/GitHub); it needs kind: kiro accounts, "
+                                    + "which this build does not have yet"))))
+                continue
+            }
+            let id = AccountStateStore.accountID(fromLabel: label ?? candidate.source, taken: taken)
+            taken.insert(id)
+            seen.add(candidate, as: id)
+            steps.append(Step(candidate: candidate, action: .add(accountID: id)))
+        }
+        return steps
+    }
+
+    /// Carries the plan out: refreshes each new candidate and saves it when the refresh succeeds.
+    package func run(_ steps: [Step], label: String? = nil) async -> [Outcome] {
+        var outcomes: [Outcome] = []
+        for step in steps {
+            switch step.action {
+            case .alreadyPresent(let id):
+                outcomes.append(.alreadyPresent(accountID: id))
+            case .unsupported(let error):
+                outcomes.append(.failed(error))
+            case .add(let id):
+                do throws(ImportError) {
+                    try await add(step.candidate, as: id, label: label ?? step.candidate.source)
+                    outcomes.append(.imported(accountID: id))
+                } catch {
+                    outcomes.append(.failed(error))
+                }
+            }
+        }
+        return outcomes
+    }
+
+    /// Refreshes `candidate` and, when that works, saves it as account `id`.
+    package func add(_ candidate: ImportCandidate, as id: String, label: String) async throws(ImportError) {
+        guard case .oidc(let clientID, let clientSecret) = candidate.credential else {
+            throw ImportError(.unsupported, "\(candidate.origin): only OIDC (Builder ID / Identity Center) sign-ins can be imported by this build")
+        }
+        let credentials = AccountCredentials(
+            id: id, label: label, clientID: clientID, clientSecret: clientSecret, refreshToken: candidate.refreshToken,
+            profileARN: candidate.profileARN)
+        let token: RefreshedToken
+        do {
+            token = try await refresher(credentials)
+        } catch {
+            throw ImportError(
+                error.isPermanent ? .refused : .unreachable,
+                error.isPermanent
+                    ? "the token service refused the credentials from \(candidate.origin) (\(error.message)); nothing was written. "
+                        + "Sign in again with the tool that wrote them, then import again"
+                    : "the token service could not refresh the credentials from \(candidate.origin) (\(error.message)); nothing was written")
+        }
+        let store = AccountStateStore(directory: stateDirectory, logger: logger)
+        do {
+            try store.saveNewAccount(
+                id: id, label: label, clientID: clientID, clientSecret: clientSecret, profileARN: candidate.profileARN,
+                tokens: NewAccountTokens(
+                    seedRefreshToken: candidate.refreshToken, currentRefreshToken: token.refreshToken ?? candidate.refreshToken,
+                    accessToken: token.accessToken, expiresAt: Date().addingTimeInterval(Double(token.expiresIn.components.seconds))))
+        } catch {
+            throw ImportError(.stateDirectory, "the account could not be saved in \(stateDirectory): \(error)")
+        }
+    }
+}
+
+/// The accounts that exist already, by what identifies their credentials: how a re-import is recognised.
+package struct ExistingAccounts: Sendable {
+    /// Every account id in use (YAML and state directory).
+    package var ids: Set<String> = []
+    /// Refresh-token fingerprints (seeds and the latest rotated tokens) → account id.
+    package var fingerprints: [String: String] = [:]
+    /// OIDC client ids → account id. A client registration belongs to one sign-in, so the same client with a
+    /// rotated refresh token is still the same account.
+    package var clientIDs: [String: String] = [:]
+
+    package init() {}
+
+    /// The accounts of `config` and of the state directory.
+    package init(stateDirectory: String, config: ProxyConfig?) {
+        for account in config?.accounts ?? [] {
+            ids.insert(account.id)
+            fingerprints[RefreshTokenFingerprint.of(account.refreshToken.value)] = account.id
+            clientIDs[account.clientID.value] = account.id
+        }
+        for (id, snapshot) in AccountStateStore.load(directory: stateDirectory) {
+            ids.insert(id)
+            if let record = snapshot.account {
+                fingerprints[RefreshTokenFingerprint.of(record.refreshToken.value)] = id
+                if !record.clientID.value.isEmpty { clientIDs[record.clientID.value] = id }
+            }
+            if let token = snapshot.token { fingerprints[RefreshTokenFingerprint.of(token.refreshToken.value)] = id }
+        }
+    }
+
+    /// The account `candidate` already is, if any.
+    package func match(_ candidate: ImportCandidate) -> String? {
+        if let id = fingerprints[candidate.fingerprint] { return id }
+        if let clientID = candidate.clientID, let id = clientIDs[clientID] { return id }
+        return nil
+    }
+
+    mutating func add(_ candidate: ImportCandidate, as id: String) {
+        ids.insert(id)
+        fingerprints[candidate.fingerprint] = id
+        if let clientID = candidate.clientID { clientIDs[clientID] = id }
+    }
+}

@@ -1,0 +1,148 @@
+import Accounts
+import ArgumentParser
+import CredentialImport
+import Foundation
+import Logging
+import ProxyConfig
+import Upstream
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Imports credentials that are already on the machine (the Kiro IDE's token cache, the Amazon Q / Kiro CLI's
+/// database, AWS SSO cache files) as run-time accounts, as `q2api login` adds one: each is validated by a token
+/// refresh first, and only then appended to the state directory, where a running server picks it up.
+struct ImportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Import the credentials of the Kiro IDE, the Amazon Q / Kiro CLI or the AWS SSO cache as accounts.",
+        discussion: """
+            Without --from, the standard places under $HOME are searched: ~/.aws/sso/cache/kiro-auth-token.json (kiro-ide), \
+            ~/.local/share/amazon-q/data.sqlite3 (q-cli), ~/.local/share/kiro-cli/data.sqlite3 (kiro-cli) and \
+            ~/.aws/sso/cache/*.json (sso-cache). Each set of credentials is refreshed once before it is saved; \
+            nothing is written for credentials the token service refuses. --dry-run shows what would be imported, \
+            secrets redacted, and neither refreshes nor writes anything.
+            """)
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(help: "The state directory to add the accounts to (default: state_dir of the config).")
+    var stateDir: String?
+
+    @Option(
+        name: .customLong("from"),
+        help: "kiro-ide, q-cli, kiro-cli, sso-cache or the path of a token file or CLI database; repeat for several.")
+    var sources: [String] = []
+
+    @Option(help: "The label (and id stem) of the new accounts (default: the source's name).")
+    var label: String?
+
+    @Flag(help: "Show what would be imported, secrets redacted; refresh and write nothing.")
+    var dryRun = false
+
+    func run() async throws {
+        LoggingBootstrap.bootstrap(level: "warning", format: "text")
+        let logger = Logger(label: "q2api.import")
+        let config: ProxyConfig
+        do {
+            config = try ProxyConfig.load(path: options.config)
+        } catch {
+            ConfigLoading.printErrors(error)
+            throw ExitCode(1)
+        }
+        let stateDirectory = stateDir ?? config.stateDirectory
+
+        // 1. Read every source; a missing standard place is no error when none was named.
+        let named = !sources.isEmpty
+        let directories = SourceDirectories()
+        var candidates: [ImportCandidate] = []
+        var failed = false
+        var lookedIn: [String] = []
+        for source in named ? sources.map(CredentialSource.init(argument:)) : CredentialSource.standard {
+            do {
+                candidates += try source.read(in: directories)
+            } catch {
+                if !named, error.kind == .missingFile || error.kind == .noCredentials {
+                    lookedIn.append(source.path(in: directories))
+                    continue
+                }
+                if case .file = source { Self.printError(error.message) } else { Self.printError("\(source): \(error.message)") }
+                failed = true
+            }
+        }
+        if candidates.isEmpty {
+            if !failed {
+                Self.printError(
+                    "no credentials found; looked in:\n" + lookedIn.map { "  \($0)" }.joined(separator: "\n")
+                        + "\nname a token file or database with --from PATH")
+            }
+            throw ExitCode(1)
+        }
+
+        // 2. Plan (no network, no write), then refresh and save.
+        let http = try UpstreamHTTPClient(
+            settings: .init(connectTimeout: config.upstream.connectTimeout, readTimeout: .seconds(60), proxy: config.upstream.proxy?.absoluteString))
+        let oidc = OIDCClient(http: http)
+        let endpoint = config.upstream.oidcEndpoint.absoluteString
+        let importer = CredentialImporter(
+            stateDirectory: stateDirectory, existing: ExistingAccounts(stateDirectory: stateDirectory, config: config),
+            refresher: { credentials throws(TokenRefreshError) in
+                do {
+                    let grant = try await oidc.refresh(
+                        endpoint: endpoint, clientID: credentials.clientID, clientSecret: credentials.clientSecret,
+                        refreshToken: credentials.refreshToken, logger: logger)
+                    return RefreshedToken(accessToken: grant.accessToken, expiresIn: .seconds(grant.expiresIn), refreshToken: grant.refreshToken)
+                } catch let error as OIDCError {
+                    throw TokenRefreshError(
+                        isPermanent: error.kind == .invalidGrant || error.kind == .invalidClient || error.kind == .rejected,
+                        message: error.description)
+                } catch {
+                    throw TokenRefreshError(isPermanent: false, message: "token refresh failed")
+                }
+            }, logger: logger)
+        let steps = importer.plan(candidates, label: label)
+        var outcomes: [CredentialImporter.Outcome] = []
+        if !dryRun {
+            signal(SIGINT, SIG_IGN)  // each account is written whole (two fsynced appends): finish them
+            outcomes = await importer.run(steps, label: label)
+            signal(SIGINT, SIG_DFL)
+        }
+        try? await http.shutdown()
+
+        // 3. Report.
+        var text = ""
+        for (index, step) in steps.enumerated() {
+            text += step.candidate.source + "\n"
+            for line in step.candidate.summary() { text += "  \(line)\n" }
+            let outcome = dryRun ? nil : outcomes[index]
+            switch (step.action, outcome) {
+            case (.alreadyPresent(let id), _):
+                text += "  = already imported as account \(id); nothing to do\n"
+            case (.unsupported(let error), _):
+                text += "  ! cannot import: \(error.message)\n"
+                failed = true
+            case (.add(let id), nil):
+                text += "  + would import as account \(id) (after a successful refresh)\n"
+            case (.add, .imported(let id)?):
+                text += "  + imported as account \(id) into \(stateDirectory)/\(id).jsonl; a running server picks it up within seconds\n"
+            case (.add, .failed(let error)?):
+                text += "  ! not imported: \(error.message)\n"
+                failed = true
+            case (.add, .alreadyPresent(let id)?):
+                text += "  = already imported as account \(id)\n"
+            }
+        }
+        FileHandle.standardOutput.write(Data(text.utf8))
+        if dryRun { FileHandle.standardOutput.write(Data("dry run: nothing was refreshed or written\n".utf8)) }
+        if failed { throw ExitCode(1) }
+    }
+
+    private static func printError(_ message: String) {
+        FileHandle.standardError.write(Data("import: \(message)\n".utf8))
+    }
+}
