@@ -139,6 +139,10 @@ let package = Package(
         .testTarget(name: "ProxyConfigTests", dependencies: ["ProxyConfig"]),
         .testTarget(name: "AccountsTests", dependencies: ["Accounts", "ProxyConfig"]),
         .testTarget(
+            name: "CredentialImportTests",
+            dependencies: ["CredentialImport", "Accounts", "ProxyConfig", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
             name: "UpstreamTests",
             dependencies: [
                 "Upstream", "EventStream", "ProxyModels",
