@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "Translation", targets: ["Translation"]),
         .library(name: "SSE", targets: ["SSE"]),
         .library(name: "Accounts", targets: ["Accounts"]),
+        .library(name: "Usage", targets: ["Usage"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
@@ -69,6 +70,14 @@ let package = Package(
         // loaded at run time (dlopen), so no build needs it.
         .target(
             name: "CredentialImport",
+            dependencies: [
+                "Accounts", "ProxyConfig", "ProxyModels",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Usage per API key, account and model by hour: counted in memory, appended to the state directory.
+        .target(
+            name: "Usage",
             dependencies: [
                 "Accounts", "ProxyConfig", "ProxyModels",
                 .product(name: "Logging", package: "swift-log"),
@@ -138,6 +147,7 @@ let package = Package(
         .testTarget(name: "SSETests", dependencies: ["SSE"]),
         .testTarget(name: "ProxyConfigTests", dependencies: ["ProxyConfig"]),
         .testTarget(name: "AccountsTests", dependencies: ["Accounts", "ProxyConfig"]),
+        .testTarget(name: "UsageTests", dependencies: ["Usage", "ProxyConfig"]),
         .testTarget(
             name: "CredentialImportTests",
             dependencies: ["CredentialImport", "Accounts", "ProxyConfig", .product(name: "Logging", package: "swift-log")]

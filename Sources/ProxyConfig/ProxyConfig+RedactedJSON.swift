@@ -16,7 +16,8 @@ extension ProxyConfig {
             "admin_open_on_loopback": .bool(adminOpenOnLoopback),
             "console": .bool(console),
             "upstream": [
-                "endpoint": url(upstream.endpoint), "oidc_endpoint": url(upstream.oidcEndpoint), "proxy": url(upstream.proxy),
+                "endpoint": url(upstream.endpoint), "oidc_endpoint": url(upstream.oidcEndpoint),
+                "kiro_auth_endpoint": url(upstream.kiroAuthEndpoint), "proxy": url(upstream.proxy),
                 "connect_timeout": duration(upstream.connectTimeout), "read_timeout": duration(upstream.readTimeout),
                 "template": upstream.templatePath.map(JSONValue.string) ?? .null,
             ],
@@ -47,7 +48,8 @@ extension ProxyConfig {
             "accounts": .array(
                 accounts.map { account in
                     [
-                        "id": .string(account.id), "label": .string(account.label), "client_id": "set", "client_secret": "set",
+                        "id": .string(account.id), "label": .string(account.label), "kind": .string(account.kind.rawValue),
+                        "client_id": account.kind == .oidc ? "set" : .null, "client_secret": account.kind == .oidc ? "set" : .null,
                         "refresh_token": "set", "profile_arn": account.profileARN.map(JSONValue.string) ?? .null,
                         "enabled": .bool(account.enabled), "weight": .int(account.weight), "tier": .int(account.tier),
                         "region": account.region.map(JSONValue.string) ?? .null, "endpoint": url(account.endpoint),

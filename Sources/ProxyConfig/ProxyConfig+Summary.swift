@@ -31,6 +31,7 @@ extension ProxyConfig {
         lines.append("upstream:")
         lines.append("  endpoint: \(AddressSyntax.redacted(upstream.endpoint))")
         lines.append("  oidc_endpoint: \(AddressSyntax.redacted(upstream.oidcEndpoint))")
+        if let kiro = upstream.kiroAuthEndpoint { lines.append("  kiro_auth_endpoint: \(AddressSyntax.redacted(kiro))") }
         lines.append("  proxy: \(upstream.proxy.map(AddressSyntax.redacted) ?? "none")")
         lines.append(
             "  timeouts: connect \(DurationSyntax.format(upstream.connectTimeout)), read \(DurationSyntax.format(upstream.readTimeout))"
@@ -73,7 +74,7 @@ extension ProxyConfig {
         let enabled = self.accounts.filter(\.enabled).count
         lines.append("accounts: \(self.accounts.count) (\(enabled) enabled)")
         for account in self.accounts {
-            var details = [account.enabled ? "enabled" : "disabled", "weight \(account.weight)"]
+            var details = ["kind \(account.kind.rawValue)", account.enabled ? "enabled" : "disabled", "weight \(account.weight)"]
             if account.tier != 0 { details.append("tier \(account.tier)") }
             if let region = account.region { details.append("region \(region)") }
             if let arn = account.profileARN { details.append("profile \(arn)") }

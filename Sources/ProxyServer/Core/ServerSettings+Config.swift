@@ -36,8 +36,9 @@ extension ServerSettings {
 extension AccountCredentials {
     package init(_ account: ProxyConfig.Account) {
         self.init(
-            id: account.id, label: account.label, clientID: account.clientID.value, clientSecret: account.clientSecret.value,
-            refreshToken: account.refreshToken.value, profileARN: account.profileARN, endpoint: account.effectiveEndpoint?.absoluteString,
-            proxy: account.proxy?.absoluteString, enabled: account.enabled, weight: account.weight, tier: account.tier)
+            id: account.id, label: account.label, kind: account.kind, clientID: account.clientID.value,
+            clientSecret: account.clientSecret.value, refreshToken: account.refreshToken.value, profileARN: account.profileARN,
+            endpoint: account.effectiveEndpoint?.absoluteString, proxy: account.proxy?.absoluteString, enabled: account.enabled,
+            weight: account.weight, tier: account.tier, region: account.region)
     }
 }

@@ -75,24 +75,8 @@ package struct ProxyServerService: Service {
     /// The runtime every request shares: the account pool (restored from the state directory), the upstream clients,
     /// the reply archive and the settings made from the config.
     private func makeRuntime(clients: UpstreamClients, persistence: AccountStatePersistence) -> ProxyRuntime {
-        let oidcEndpoint = config.upstream.oidcEndpoint.absoluteString
-        let refreshLogger = logger
-        let refresher: TokenRefresher = metrics.instrumented { credentials throws(TokenRefreshError) in
-            do {
-                let oidc = OIDCClient(http: try clients.client(proxy: credentials.proxy))
-                let grant = try await oidc.refresh(
-                    endpoint: oidcEndpoint, clientID: credentials.clientID, clientSecret: credentials.clientSecret,
-                    refreshToken: credentials.refreshToken, logger: refreshLogger)
-                return RefreshedToken(accessToken: grant.accessToken, expiresIn: .seconds(grant.expiresIn), refreshToken: grant.refreshToken)
-            } catch let error as OIDCError {
-                throw TokenRefreshError(
-                    isPermanent: error.kind == .invalidGrant || error.kind == .invalidClient, message: error.description)
-            } catch let error as UpstreamConfigurationError {
-                throw TokenRefreshError(isPermanent: false, message: "the account's proxy: \(error.message)")
-            } catch {
-                throw TokenRefreshError(isPermanent: false, message: "token refresh failed")
-            }
-        }
+        // Each account kind refreshes with its own client (AccountTokenRefresher): OIDC CreateToken or Kiro's auth service.
+        let refresher: TokenRefresher = metrics.instrumented(AccountTokenRefresher.make(upstream: config.upstream, clients: clients, logger: logger))
         let pool = AccountPool(
             accounts: [], configuration: PoolConfiguration(config), refresher: refresher,
             onTokenRefreshed: { account, token in try persistence.tokenRefreshed(account, token) },
