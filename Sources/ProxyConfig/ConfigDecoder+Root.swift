@@ -6,6 +6,8 @@ struct ConfigDraft {
     /// Whether every `api_keys` entry was valid. When one was not, the open-listener check is skipped, to avoid a
     /// misleading second message.
     var apiKeysComplete = true
+    /// The `api_keys[].models` entries, checked against the `models` section once the whole file is read.
+    var apiKeyModelFields: [(name: String, field: Field)] = []
 }
 
 extension ConfigDecoder {
@@ -26,7 +28,10 @@ extension ConfigDecoder {
                 draft.listenerFields = decoded.map(\.field)
             },
             ConfigKey("api_keys") { decoder, field, draft in
-                (draft.config.apiKeys, draft.apiKeysComplete) = decoder.decodeKeys(field)
+                let decoded = decoder.decodeAPIKeys(field)
+                draft.config.apiKeys = decoded.keys
+                draft.apiKeysComplete = decoded.complete
+                draft.apiKeyModelFields = decoded.modelFields
             },
             ConfigKey("admin_keys") { decoder, field, draft in
                 draft.config.adminKeys = decoder.decodeKeys(field).keys
@@ -60,10 +65,11 @@ extension ConfigDecoder {
         check: { decoder, map, draft in
             decoder.checkAccountShards(map, draft.config)
             decoder.checkOpenListeners(map, draft)
+            decoder.checkKeyModels(draft.apiKeyModelFields, draft.config.models)
         }
     )
 
-    /// `api_keys` / `admin_keys` / `metrics_keys`: a list of non-empty strings. `complete` is false when any entry
+    /// `admin_keys` / `metrics_keys`: a list of non-empty strings. `complete` is false when any entry
     /// had an error.
     func decodeKeys(_ field: Field) -> (keys: [Secret], complete: Bool) {
         guard let items = self.reader.sequence(field) else { return ([], false) }

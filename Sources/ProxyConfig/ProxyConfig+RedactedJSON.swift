@@ -10,7 +10,7 @@ extension ProxyConfig {
         return [
             "version": .int(version),
             "listeners": .array(listeners.map { ["address": .string($0.address.description), "open": .bool($0.open)] }),
-            "api_keys": .string("\(apiKeys.count) set"),
+            "api_keys": .array(apiKeys.map(\.redactedJSON)),
             "admin_keys": .string("\(adminKeys.count) set"),
             "metrics_keys": .string("\(metricsKeys.count) set"),
             "admin_open_on_loopback": .bool(adminOpenOnLoopback),

@@ -23,6 +23,9 @@ extension ProxyConfig {
         lines.append(
             "api_keys: \(self.apiKeys.isEmpty ? "none (no client authentication)" : "\(self.apiKeys.count) configured")"
         )
+        for key in self.apiKeys {
+            lines.append("  \(key.summary)")
+        }
         lines.append("admin_keys: \(self.adminKeys.isEmpty ? "none" : "\(self.adminKeys.count) configured")")
         if !self.metricsKeys.isEmpty { lines.append("metrics_keys: \(self.metricsKeys.count) configured") }
         lines.append("console: \(self.console ? "enabled" : "disabled")")

@@ -21,9 +21,9 @@ package struct ProxyConfig: Sendable, Equatable {
     package var version: Int
     /// `listeners`. Never empty.
     package var listeners: [Listener]
-    /// `api_keys`: the client key whitelist. Empty means the API is open (allowed only on loopback listeners or
-    /// listeners marked `open`).
-    package var apiKeys: [Secret]
+    /// `api_keys`: the client keys, each with its name, allowed models and limits (see ``APIKey``). Empty means the
+    /// API is open (allowed only on loopback listeners or listeners marked `open`).
+    package var apiKeys: [APIKey]
     /// `admin_keys`: keys that guard the `/v2` admin API and the console.
     package var adminKeys: [Secret]
     /// `console`: whether the web console is served.
@@ -65,7 +65,7 @@ package struct ProxyConfig: Sendable, Equatable {
         sourcePath: String = "q2api.yaml",
         version: Int = 1,
         listeners: [Listener] = [Listener()],
-        apiKeys: [Secret] = [],
+        apiKeys: [APIKey] = [],
         adminKeys: [Secret] = [],
         console: Bool = true,
         upstream: Upstream = Upstream(),

@@ -16,6 +16,9 @@ package struct ProxyRequestContext: RequestContext {
     package var isAdmin = false
     /// Which admin key, as `admin-key-N` (its position in `admin_keys`), for the audit log; never the key.
     package var adminKeyID: String?
+    /// The name of the API key the request presented (`api_keys[].name`, never the key), `admin` for an admin key,
+    /// `anonymous` when the server has no `api_keys`; `nil` on paths no API key guards. Set by ``APIKeyMiddleware``.
+    package var apiKeyName: String?
     /// The client connected over loopback (`admin_open_on_loopback`).
     package let remoteIsLoopback: Bool
     /// The listener that accepted the connection is bound to a loopback address (judged by the bound address,

@@ -127,7 +127,7 @@ struct KeyTableTests {
         var expected = ProxyConfig(
             sourcePath: configPath,
             listeners: [ProxyConfig.Listener(address: ListenAddress(host: "0.0.0.0", port: 9001), open: true)],
-            apiKeys: [Secret("k1"), Secret("k2")],
+            apiKeys: [.init(plain: Secret("k1")), .init(plain: Secret("k2"))],
             adminKeys: [Secret("a1")],
             console: false,
             upstream: ProxyConfig.Upstream(
@@ -271,7 +271,7 @@ struct KeyTableTests {
 
     static let samples: [KeySample] = [
         KeySample("version", "1") { $0.version == 1 },
-        KeySample("api_keys", "[k1]") { $0.apiKeys == [Secret("k1")] },
+        KeySample("api_keys", "[k1]") { $0.apiKeys == [.init(plain: Secret("k1"))] },
         KeySample("admin_keys", "[a1]") { $0.adminKeys == [Secret("a1")] },
         KeySample("admin_open_on_loopback", "true") { $0.adminOpenOnLoopback },
         KeySample("metrics_keys", "[m1]") { $0.metricsKeys == [Secret("m1")] },

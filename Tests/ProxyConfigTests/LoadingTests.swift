@@ -123,7 +123,7 @@ struct LoadingTests {
         #expect(config.listeners.map(\.address.description) == ["127.0.0.1:8080", "[::]:9090", "localhost:0"])
         #expect(config.listeners.map(\.open) == [false, true, false])
         #expect(config.listeners.map(\.address.isLoopback) == [true, false, true])
-        #expect(config.apiKeys.map(\.value) == ["env-api-key", "literal-key"])
+        #expect(config.apiKeys.map(\.key.value) == ["env-api-key", "literal-key"])
         #expect(config.adminKeys == [Secret("admin-key-1")])
         #expect(!config.console)
         #expect(config.upstream.endpoint == URL(string: "https://q.eu-central-1.amazonaws.com/"))

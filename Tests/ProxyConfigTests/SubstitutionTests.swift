@@ -18,7 +18,7 @@ struct SubstitutionTests {
                 "RETRIES": "4", "COOLDOWN": "2m",
             ]
         )
-        #expect(config.apiKeys.map(\.value) == ["k1", "prefix-k1-suffix", "xy"])
+        #expect(config.apiKeys.map(\.key.value) == ["k1", "prefix-k1-suffix", "xy"])
         #expect(config.listeners.first?.address == ListenAddress(host: "127.0.0.2", port: 9000))
         #expect(!config.console)
         #expect(config.balancing.retries == 4)
@@ -31,13 +31,13 @@ struct SubstitutionTests {
         let unset = try load(yaml)
         #expect(unset.log.level == .debug)
         #expect(unset.stateDirectory == "/tmp/q2api")
-        #expect(unset.apiKeys.map(\.value) == ["x"])
+        #expect(unset.apiKeys.map(\.key.value) == ["x"])
         let empty = try load(yaml, environment: ["LEVEL": "", "DIR": ""])
         #expect(empty.log.level == .debug)
         let set = try load(yaml, environment: ["LEVEL": "error", "DIR": "/srv/state", "K": "k"])
         #expect(set.log.level == .error)
         #expect(set.stateDirectory == "/srv/state")
-        #expect(set.apiKeys.map(\.value) == ["kx"])
+        #expect(set.apiKeys.map(\.key.value) == ["kx"])
     }
 
     @Test("a missing variable without default is an error naming it")
@@ -57,7 +57,7 @@ struct SubstitutionTests {
             #"api_keys: ["$${NOT_A_VAR}", "cost$5", "a$$b", "$${X}${X}"]"#,
             environment: ["NOT_A_VAR": "wrong", "X": "1"]
         )
-        #expect(config.apiKeys.map(\.value) == ["${NOT_A_VAR}", "cost$5", "a$$b", "${X}1"])
+        #expect(config.apiKeys.map(\.key.value) == ["${NOT_A_VAR}", "cost$5", "a$$b", "${X}1"])
     }
 
     @Test("malformed references are errors that do not quote the value")

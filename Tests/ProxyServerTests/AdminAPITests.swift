@@ -211,7 +211,9 @@ struct AdminAPITests {
             #expect(config.json?["generation"] as? Int == 2)
             #expect((config.json?["last_error"] as? String)?.contains("balancing.strategy") == true)
             let loaded = try #require(config.json?["config"] as? [String: Any])
-            #expect(loaded["api_keys"] as? String == "1 set")
+            // Keys by name and limits only; the key itself never.
+            let keys = try #require(loaded["api_keys"] as? [[String: Any]])
+            #expect(keys.count == 1 && (keys.first?["name"] as? String)?.hasPrefix("key-") == true && keys.first?["key"] == nil)
             #expect(((loaded["balancing"] as? [String: Any])?["retries"]) as? Int == 1)
             #expect(!config.body.contains(ProxyHarness.apiKey) && !config.body.contains(adminKey) && !config.body.contains("sim-secret"))
         }

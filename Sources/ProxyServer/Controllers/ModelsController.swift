@@ -19,7 +19,8 @@ package struct ModelsController: Sendable {
     }
 
     @Sendable func list(_ request: Request, context: ProxyRequestContext) async throws -> Response {
-        let models = runtime.servedModels(settings: runtime.settings)
+        let settings = runtime.settings
+        let models = keyModels(runtime.servedModels(settings: settings), context: context, settings: settings)
         if context.errorShape is ClaudeFailureShape {
             return JSONResponse.make([
                 "data": .array(models.map(anthropicModel)), "has_more": false,
@@ -32,12 +33,20 @@ package struct ModelsController: Sendable {
     @Sendable func show(_ request: Request, context: ProxyRequestContext) async throws -> Response {
         let id = context.parameters.get("id") ?? ""
         let settings = runtime.settings
-        let served = runtime.servedModels(settings: settings)
+        let served = keyModels(runtime.servedModels(settings: settings), context: context, settings: settings)
         guard let choice = runtime.resolveModel(id, settings: settings), served.contains(choice.upstreamID) || served.contains(id) else {
             throw ProxyHTTPError(.unknownModel("model: \(id) is not served by this proxy"), context: context)
         }
         _ = choice
         return JSONResponse.make(context.errorShape is ClaudeFailureShape ? anthropicModel(id) : openAIModel(id))
+    }
+
+    /// The models of `served` the request's key may use (`api_keys[].models`): a key sees only what it can call.
+    func keyModels(_ served: [String], context: ProxyRequestContext, settings: ServerSettings) -> [String] {
+        guard let allowed = runtime.allowedModels(of: runtime.apiKey(named: context.apiKeyName, settings: settings), settings: settings) else {
+            return served
+        }
+        return served.filter { allowed.contains($0.lowercased()) }
     }
 
     func anthropicModel(_ id: String) -> JSONValue {

@@ -35,6 +35,8 @@ package final class ProxyRuntime: Sendable {
     package let openReplies = OpenReplies()
     /// Replies kept beyond their request (OpenAI Responses `store`), in the state directory when there is one.
     package let replyArchive: any ReplyArchive
+    /// The counters behind `api_keys[].limits`, by key name; they outlive reloads (see ``KeyLimiter``).
+    package let keyLimiter = KeyLimiter()
 
     package init(
         settings: ServerSettings, pool: AccountPool, qClient: AmazonQClient, logger: Logger, metrics: ProxyMetrics = ProxyMetrics(),

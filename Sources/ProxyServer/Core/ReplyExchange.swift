@@ -49,6 +49,8 @@ struct ReplyExchange: Sendable {
             throw fail(.unknownModel("model: \(conversation.model) is not served by this proxy; GET /v1/models lists the models"))
         }
         if model.thinking && conversation.thinking == nil { conversation.thinking = .enabled(budgetTokens: 16_000) }
+        // The key's allowlist and limits, before an account is checked out.
+        if let refusal = runtime.admitKey(clientModel: clientModel, model: model, settings: settings, recorder: recorder) { throw fail(refusal) }
 
         let plan: UpstreamRequestPlan
         do {

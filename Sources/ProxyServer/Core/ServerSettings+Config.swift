@@ -9,7 +9,7 @@ extension ServerSettings {
         let models = config.models
         self.init(
             listeners: config.listeners.map { Listener(host: $0.address.host, port: $0.address.port, open: $0.open) },
-            apiKeys: config.apiKeys.map(\.value),
+            apiKeys: config.apiKeys,
             maxBodyBytes: config.limits.maxBody,
             maxInputTokens: config.limits.contextTokens,
             retries: config.balancing.retries,

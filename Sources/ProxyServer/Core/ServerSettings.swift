@@ -1,3 +1,4 @@
+import ProxyConfig
 import Translation
 
 /// Everything the running server reads from the config, in the shape the request path needs.
@@ -30,7 +31,8 @@ package struct ServerSettings: Sendable {
     }
 
     package var listeners: [Listener]
-    package var apiKeys: [String]
+    /// `api_keys`: each key with its name, allowed models and limits.
+    package var apiKeys: [ProxyConfig.APIKey]
     /// `admin_keys`: they open the `/v2` admin API and the console, and are accepted as API keys too.
     package var adminKeys: [String] = []
     /// `admin_open_on_loopback`.
@@ -61,7 +63,7 @@ package struct ServerSettings: Sendable {
     package var modelNames: Set<String> = []
 
     package init(
-        listeners: [Listener] = [.init(host: "127.0.0.1", port: 8080)], apiKeys: [String] = [], maxBodyBytes: Int = 20 * 1024 * 1024,
+        listeners: [Listener] = [.init(host: "127.0.0.1", port: 8080)], apiKeys: [ProxyConfig.APIKey] = [], maxBodyBytes: Int = 20 * 1024 * 1024,
         maxInputTokens: Int = 200_000, retries: Int = 2, upstreamEndpoint: String = "https://q.us-east-1.amazonaws.com/",
         template: RequestTemplate = .builtIn, models: [String] = ["claude-sonnet-4.5"],
         resolveModel: @escaping @Sendable (String, _ discovered: [String]) -> ModelChoice? = { _, _ in ModelChoice(upstreamID: "claude-sonnet-4.5") },

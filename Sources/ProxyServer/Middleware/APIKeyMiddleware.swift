@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import ProxyConfig
 import Translation
 
 /// Admits requests that carry a configured API key as `x-api-key` or `Authorization: Bearer`.
@@ -23,16 +24,33 @@ package struct APIKeyMiddleware: RouterMiddleware {
             context.adminKeyID = "admin-key-\(index + 1)"
         }
         let keys = settings.apiKeys
-        guard !keys.isEmpty, !Self.isPublic(request.uri.path), !context.isAdmin, !AdminAccess.isAdminPath(request.uri.path) else {
+        let path = request.uri.path
+        guard !Self.isPublic(path), !AdminAccess.isAdminPath(path) else { return try await next(request, context) }
+        guard !keys.isEmpty, !context.isAdmin else {
+            // Counted, not checked: the admin's requests as `admin`, those of a server without keys as `anonymous`.
+            Self.identify(context.isAdmin ? "admin" : "anonymous", in: &context)
             return try await next(request, context)
         }
         guard let presented else {
             throw ProxyHTTPError(.authentication("missing API key: send it as x-api-key or Authorization: Bearer"), context: context)
         }
-        guard Self.matchesAny(presented, keys) else {
+        guard let index = Self.matchingIndex(presented, keys.map(\.key.value)) else {
             throw ProxyHTTPError(.authentication("invalid API key"), context: context)
         }
+        let key = keys[index]
+        Self.identify(key.name, in: &context)
+        guard key.enabled else {
+            AccessLogRecorder.current?.update { $0.keyRejection = "disabled" }
+            runtime.metrics.recordKeyLimitRejection(key: key.name, limit: "disabled")
+            throw ProxyHTTPError(.authentication("API key is disabled"), context: context)
+        }
         return try await next(request, context)
+    }
+
+    /// Names the request's key in its context and its access-log record (the name only, never the key).
+    static func identify(_ name: String, in context: inout Context) {
+        context.apiKeyName = name
+        AccessLogRecorder.current?.update { $0.apiKey = name }
     }
 
     /// `x-api-key`, else the token of `Authorization: Bearer`.

@@ -146,6 +146,8 @@ package struct AccessLogLine: Sendable {
     package func write(clientGone: Bool = false) {
         let end = ContinuousClock.now
         let fields = recorder.snapshot
+        // The request's last byte is out: its key's stream permit is free, its tokens count towards the key's day.
+        fields.keyPermit?.release(tokens: (fields.inputTokens ?? 0) + (fields.outputTokens ?? 0))
         if let metrics {
             metrics.recordRequest(endpoint: path, model: fields.metricModel, status: status, duration: end - recorder.started)
             if fields.stream, let first = fields.firstTokenAt { metrics.recordTimeToFirstToken(endpoint: path, first - recorder.started) }

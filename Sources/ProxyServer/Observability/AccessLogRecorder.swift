@@ -28,6 +28,8 @@ package final class AccessLogRecorder: Sendable {
         /// The key limit that refused the request (`requests_per_minute`, `concurrent_streams`, `tokens_per_day`,
         /// `models`), when one did: counted as a throttle in the usage files and metrics, not as an upstream failure.
         package var keyRejection: String?
+        /// The request's hold on its key's `concurrent_streams`, released by ``AccessLogLine/write(clientGone:)``.
+        package var keyPermit: KeyPermit?
     }
 
     package let started: ContinuousClock.Instant

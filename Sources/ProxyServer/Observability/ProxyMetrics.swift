@@ -79,6 +79,12 @@ package final class ProxyMetrics: Sendable {
         if output > 0 { Counter(label: "q2api_output_tokens_total", dimensions: [("model", model)], factory: factory).increment(by: output) }
     }
 
+    /// A request refused by its API key: `limit` is `requests_per_minute`, `concurrent_streams`, `tokens_per_day`,
+    /// `models` or `disabled`; `key` is a name from the YAML, so the series are bounded by it.
+    package func recordKeyLimitRejection(key: String, limit: String) {
+        Counter(label: "q2api_key_limit_rejections_total", dimensions: [("key", key), ("limit", limit)], factory: factory).increment()
+    }
+
     package func streamStarted() {
         Meter(label: "q2api_streams_in_flight", factory: factory).increment()
     }

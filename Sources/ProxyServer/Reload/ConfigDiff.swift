@@ -8,8 +8,10 @@ package struct ConfigDiff: Sendable, Equatable, CustomStringConvertible {
     package var addedAccounts: [String] = []
     package var removedAccounts: [String] = []
     package var changedAccounts: [String] = []
-    package var apiKeyDelta = 0
-    package var apiKeysReplaced = false
+    /// API keys by name (never by value): a key whose value, models, limits or state changed is "changed".
+    package var addedAPIKeys: [String] = []
+    package var removedAPIKeys: [String] = []
+    package var changedAPIKeys: [String] = []
     package var otherSections: [String] = []
 
     package init(from old: ProxyConfig, to new: ProxyConfig, templateChanged: Bool = false) {
@@ -27,8 +29,14 @@ package struct ConfigDiff: Sendable, Equatable, CustomStringConvertible {
             return account.id
         }
 
-        apiKeyDelta = new.apiKeys.count - old.apiKeys.count
-        apiKeysReplaced = apiKeyDelta == 0 && Set(new.apiKeys) != Set(old.apiKeys)
+        let oldKeys = Dictionary(old.apiKeys.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let newKeys = Dictionary(new.apiKeys.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        addedAPIKeys = new.apiKeys.map(\.name).filter { oldKeys[$0] == nil }
+        removedAPIKeys = old.apiKeys.map(\.name).filter { newKeys[$0] == nil }
+        changedAPIKeys = new.apiKeys.compactMap { key in
+            guard let previous = oldKeys[key.name], previous != key else { return nil }
+            return key.name
+        }
         if old.adminKeys != new.adminKeys || old.adminOpenOnLoopback != new.adminOpenOnLoopback { otherSections.append("admin keys") }
         if old.metricsKeys != new.metricsKeys { otherSections.append("metrics keys") }
         if old.upstream != new.upstream || templateChanged { otherSections.append("upstream") }
@@ -59,9 +67,15 @@ package struct ConfigDiff: Sendable, Equatable, CustomStringConvertible {
         if !changedAccounts.isEmpty {
             parts.append("account\(changedAccounts.count == 1 ? "" : "s") \(changedAccounts.joined(separator: ", ")) changed")
         }
-        if apiKeyDelta > 0 { parts.append("+\(apiKeyDelta) api key\(apiKeyDelta == 1 ? "" : "s")") }
-        if apiKeyDelta < 0 { parts.append("\(apiKeyDelta) api key\(apiKeyDelta == -1 ? "" : "s")") }
-        if apiKeysReplaced { parts.append("api keys replaced") }
+        if !addedAPIKeys.isEmpty {
+            parts.append("+\(addedAPIKeys.count) api key\(addedAPIKeys.count == 1 ? "" : "s") (\(addedAPIKeys.joined(separator: ", ")))")
+        }
+        if !removedAPIKeys.isEmpty {
+            parts.append("-\(removedAPIKeys.count) api key\(removedAPIKeys.count == 1 ? "" : "s") (\(removedAPIKeys.joined(separator: ", ")))")
+        }
+        if !changedAPIKeys.isEmpty {
+            parts.append("api key\(changedAPIKeys.count == 1 ? "" : "s") \(changedAPIKeys.joined(separator: ", ")) changed")
+        }
         for listener in addedListeners { parts.append("listener \(listener) added") }
         for listener in removedListeners { parts.append("listener \(listener) removed") }
         for section in otherSections { parts.append("\(section) changed") }

@@ -1,0 +1,101 @@
+import Foundation
+import ProxyConfig
+import ProxyServer
+import Synchronization
+import Testing
+
+/// The counters behind `api_keys[].limits`, driven by a hand-moved clock: no sleeps.
+@Suite("Key limiter")
+struct KeyLimiterTests {
+    /// Seconds since 1970, moved by the test. Starts at 2026-12-07 12:00:00 UTC.
+    final class TestClock: Sendable {
+        let time = Mutex<Double>(1_796_644_800)
+        var now: Double { time.withLock { $0 } }
+        func advance(_ seconds: Double) { time.withLock { $0 += seconds } }
+    }
+
+    @Test("requests_per_minute: the 11th request in a minute is refused until the first leaves the 60 s window")
+    func requestsPerMinute() throws {
+        let clock = TestClock()
+        let limiter = KeyLimiter(now: { clock.now })
+        let limits = ProxyConfig.KeyLimits(requestsPerMinute: 10)
+        for _ in 0..<10 {
+            try limiter.admit(key: "intern", limits: limits).get().release()
+            clock.advance(2)
+        }
+        // The first was admitted 20 s ago: it leaves the window in 40 s.
+        #expect(throws: KeyRefusal.requestsPerMinute(limit: 10, retryAfter: 40)) { try limiter.admit(key: "intern", limits: limits).get() }
+        #expect(
+            KeyRefusal.requestsPerMinute(limit: 10, retryAfter: 40).message(key: "intern")
+                == "API key 'intern' is over its limit of 10 requests per minute; try again in 40 s")
+        // Other keys have their own window.
+        #expect((try? limiter.admit(key: "alice", limits: limits).get()) != nil)
+        clock.advance(40)
+        #expect((try? limiter.admit(key: "intern", limits: limits).get()) != nil)
+        #expect(limiter.current(key: "intern").requestsLastMinute == 10)
+    }
+
+    @Test("a refused request does not count in the window")
+    func refusedRequestsDoNotCount() throws {
+        let clock = TestClock()
+        let limiter = KeyLimiter(now: { clock.now })
+        let limits = ProxyConfig.KeyLimits(requestsPerMinute: 1)
+        _ = try limiter.admit(key: "k", limits: limits).get()
+        for _ in 0..<5 { #expect(throws: KeyRefusal.self) { try limiter.admit(key: "k", limits: limits).get() } }
+        clock.advance(60)
+        #expect((try? limiter.admit(key: "k", limits: limits).get()) != nil)
+    }
+
+    @Test("concurrent_streams: a permit held refuses the next, its release (once, however often called) admits it")
+    func concurrentStreams() throws {
+        let limiter = KeyLimiter(now: { 1_796_644_800 })
+        let limits = ProxyConfig.KeyLimits(concurrentStreams: 2)
+        let first = try limiter.admit(key: "k", limits: limits).get()
+        let second = try limiter.admit(key: "k", limits: limits).get()
+        #expect(throws: KeyRefusal.concurrentStreams(limit: 2)) { try limiter.admit(key: "k", limits: limits).get() }
+        #expect(limiter.current(key: "k").streams == 2)
+        first.release()
+        first.release()
+        first.release()
+        #expect(limiter.current(key: "k").streams == 1)
+        let third = try limiter.admit(key: "k", limits: limits).get()
+        #expect(throws: KeyRefusal.self) { try limiter.admit(key: "k", limits: limits).get() }
+        second.release()
+        third.release()
+        #expect(limiter.current(key: "k").streams == 0)
+    }
+
+    @Test("tokens_per_day: counted at release, refused once reached, reset at the next UTC midnight")
+    func tokensPerDay() throws {
+        let clock = TestClock()
+        let limiter = KeyLimiter(now: { clock.now })
+        let limits = ProxyConfig.KeyLimits(tokensPerDay: 1_000)
+        try limiter.admit(key: "k", limits: limits).get().release(tokens: 600)
+        try limiter.admit(key: "k", limits: limits).get().release(tokens: 600)
+        #expect(limiter.current(key: "k").tokensToday == 1_200)
+        // 12:00 UTC: twelve hours to midnight.
+        #expect(throws: KeyRefusal.tokensPerDay(limit: 1_000, retryAfter: 43_200)) { try limiter.admit(key: "k", limits: limits).get() }
+        clock.advance(43_200)
+        #expect(limiter.current(key: "k").tokensToday == 0)
+        #expect((try? limiter.admit(key: "k", limits: limits).get()) != nil)
+    }
+
+    @Test("seed: a restart starts from the tokens the usage files counted today")
+    func seed() throws {
+        let limiter = KeyLimiter(now: { 1_796_644_800 })
+        limiter.seed(tokensToday: ["k": 5_000, "other": 10])
+        limiter.add(tokens: 10, key: "other")
+        #expect(limiter.current(key: "k").tokensToday == 5_000)
+        #expect(limiter.current(key: "other").tokensToday == 20)
+        #expect(throws: KeyRefusal.self) { try limiter.admit(key: "k", limits: .init(tokensPerDay: 5_000)).get() }
+    }
+
+    @Test("limits are read per call: raising one applies at once and keeps the counters")
+    func limitsFromTheCaller() throws {
+        let limiter = KeyLimiter(now: { 1_796_644_800 })
+        for _ in 0..<3 { _ = try limiter.admit(key: "k", limits: .init(requestsPerMinute: 3)).get() }
+        #expect(throws: KeyRefusal.self) { try limiter.admit(key: "k", limits: .init(requestsPerMinute: 3)).get() }
+        #expect((try? limiter.admit(key: "k", limits: .init(requestsPerMinute: 4)).get()) != nil)
+        #expect(limiter.current(key: "k").requestsLastMinute == 4)
+    }
+}
