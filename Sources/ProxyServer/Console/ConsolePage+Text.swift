@@ -273,6 +273,9 @@ code, pre, .mono { font-family: var(--mono); font-size: 0.9em; }
 .topbar #sign-out { margin-left: auto; }
 main, #app { max-width: 1200px; margin: 0 auto; display: grid; gap: 1rem; }
 main { padding: 1rem; }
+/* Full width: with auto margins in main's grid, #app would shrink to its content and every card (the charts'
+   height with it) would change size when a text such as "just now" does. */
+#app { width: 100%; }
 .card {
   background: var(--card); border: 1px solid var(--border); border-radius: 10px;
   padding: 1rem 1.1rem; scroll-margin-top: 4.5rem; min-width: 0;
