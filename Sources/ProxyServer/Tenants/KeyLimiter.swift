@@ -194,7 +194,7 @@ package enum KeyRefusal: Error, Equatable, Sendable {
         case .concurrentStreams(let limit):
             "API key '\(key)' is over its limit of \(limit) concurrent stream\(limit == 1 ? "" : "s"); try again in 1 s, when one has ended"
         case .tokensPerDay(let limit, let seconds):
-            "API key '\(key)' is over its limit of \(limit) tokens per day (UTC); try again in \(seconds) s, after midnight UTC"
+            "API key '\(key)' is over its limit of \(limit) token\(limit == 1 ? "" : "s") per day (UTC); try again in \(seconds) s, after midnight UTC"
         }
     }
 }
