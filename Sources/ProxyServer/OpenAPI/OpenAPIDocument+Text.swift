@@ -32,7 +32,12 @@ info:
     - `/metrics`: open on listeners bound to loopback; elsewhere it needs one of `metrics_keys` or
       `admin_keys` as `Authorization: Bearer` (401 in plain text otherwise).
 
-    With no `api_keys` configured (allowed on loopback listeners only), `/v1` needs no key.
+    With no `api_keys` configured (allowed on loopback listeners only), `/v1` needs no key. An `api_keys` entry
+    may restrict its key to some models and limit it (`requests_per_minute`, `concurrent_streams`,
+    `tokens_per_day`): a model outside its list is a 403 `permission_error`, a limit reached a 429 with
+    `retry-after` and a message naming the key and the limit (`API key 'intern' is over its limit of 10 requests
+    per minute; try again in 12 s`), a disabled key a 401 `API key is disabled`; `GET /v1/models` lists only the
+    key's models.
 
     A request whose header block is larger than 80 KiB answers 431 in the error shape of its path (OpenAI on
     `/v1/chat/...`, `/v1/completions...`, `/v1/responses...` and `/v1/models...`, the admin shape on `/v2`,
@@ -112,6 +117,7 @@ paths:
               schema: { $ref: "#/components/schemas/ClaudeServerSentEvent" }
         "400": { $ref: "#/components/responses/ClaudeError" }
         "401": { $ref: "#/components/responses/ClaudeError" }
+        "403": { $ref: "#/components/responses/ClaudeKeyForbidden" }
         "404": { $ref: "#/components/responses/ClaudeError" }
         "413": { $ref: "#/components/responses/ClaudeError" }
         "429": { $ref: "#/components/responses/ClaudeRateLimited" }
@@ -192,6 +198,7 @@ paths:
               schema: { $ref: "#/components/schemas/ChatCompletionServerSentEvent" }
         "400": { $ref: "#/components/responses/OpenAIError" }
         "401": { $ref: "#/components/responses/OpenAIError" }
+        "403": { $ref: "#/components/responses/OpenAIKeyForbidden" }
         "404": { $ref: "#/components/responses/OpenAIError" }
         "413": { $ref: "#/components/responses/OpenAIError" }
         "429": { $ref: "#/components/responses/OpenAIRateLimited" }
@@ -251,6 +258,7 @@ paths:
               schema: { $ref: "#/components/schemas/ResponsesServerSentEvent" }
         "400": { $ref: "#/components/responses/OpenAIError" }
         "401": { $ref: "#/components/responses/OpenAIError" }
+        "403": { $ref: "#/components/responses/OpenAIKeyForbidden" }
         "404": { $ref: "#/components/responses/OpenAIError" }
         "413": { $ref: "#/components/responses/OpenAIError" }
         "429": { $ref: "#/components/responses/OpenAIRateLimited" }
@@ -942,8 +950,17 @@ components:
       content:
         application/json:
           schema: { $ref: "#/components/schemas/ClaudeErrorBody" }
+    ClaudeKeyForbidden:
+      description: The model is not one the API key may use (`api_keys[].models`; `permission_error`, Claude's shape).
+      headers:
+        request-id: { $ref: "#/components/headers/RequestID" }
+      content:
+        application/json:
+          schema: { $ref: "#/components/schemas/ClaudeErrorBody" }
     ClaudeRateLimited:
-      description: Every account is throttled or out of quota (Claude's shape), with `retry-after`.
+      description: |
+        Every account is throttled or out of quota, or the API key is over one of its limits
+        (`api_keys[].limits`, the message names the key and the limit); Claude's shape, with `retry-after`.
       headers:
         retry-after: { $ref: "#/components/headers/RetryAfter" }
         request-id: { $ref: "#/components/headers/RequestID" }
@@ -957,8 +974,15 @@ components:
       content:
         application/json:
           schema: { $ref: "#/components/schemas/OpenAIErrorBody" }
+    OpenAIKeyForbidden:
+      description: The model is not one the API key may use (`api_keys[].models`; `permission_error`, OpenAI's shape).
+      content:
+        application/json:
+          schema: { $ref: "#/components/schemas/OpenAIErrorBody" }
     OpenAIRateLimited:
-      description: Every account is throttled or out of quota (OpenAI's shape), with `retry-after`.
+      description: |
+        Every account is throttled or out of quota, or the API key is over one of its limits
+        (`api_keys[].limits`, the message names the key and the limit); OpenAI's shape, with `retry-after`.
       headers:
         retry-after: { $ref: "#/components/headers/RetryAfter" }
       content:
