@@ -99,7 +99,7 @@ let package = Package(
         .target(
             name: "ProxyServer",
             dependencies: [
-                "ProxyModels", "Translation", "ProxyConfig", "Accounts", "Upstream",
+                "ProxyModels", "Translation", "ProxyConfig", "Accounts", "Upstream", "Usage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -127,7 +127,7 @@ let package = Package(
         .executableTarget(
             name: "q2api",
             dependencies: [
-                "ProxyServer", "QSimulator", "ProxyConfig", "Translation", "ProxyModels", "Accounts", "Upstream", "CredentialImport",
+                "ProxyServer", "QSimulator", "ProxyConfig", "Translation", "ProxyModels", "Accounts", "Upstream", "Usage", "CredentialImport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -11,7 +11,7 @@ package enum ProxyServerBuilder {
     package static func router(runtime: ProxyRuntime) -> Router<ProxyRequestContext> {
         let router = Router(context: ProxyRequestContext.self)
         let routes = RouteTable()
-        router.add(middleware: RequestIDMiddleware(logger: runtime.logger, metrics: runtime.metrics, routes: routes))
+        router.add(middleware: RequestIDMiddleware(logger: runtime.logger, metrics: runtime.metrics, routes: routes, usage: runtime.usage))
         OpenAPIController().addRoutes(to: router)  // before the API-key middleware, which applies only to routes added after it: public
         router.add(middleware: APIKeyMiddleware(runtime: runtime))
         HealthController(runtime: runtime).addRoutes(to: router)
@@ -23,6 +23,7 @@ package enum ProxyServerBuilder {
         AccountsAdminController(runtime: runtime).addRoutes(to: admin)
         ConfigAdminController(runtime: runtime).addRoutes(to: admin)
         DeviceLoginController(runtime: runtime).addRoutes(to: admin)
+        UsageAdminController(runtime: runtime).addRoutes(to: admin)
         routes.record(router.routes)
         return router
     }

@@ -8,7 +8,7 @@ struct Q2API: AsyncParsableCommand {
         abstract: "A Claude Messages and OpenAI Chat Completions API in front of Amazon Q Developer accounts.",
         subcommands: [
             ServeCommand.self, CheckCommand.self, SimulateCommand.self, ExplainCommand.self, TemplateCommand.self, AccountsCommand.self,
-            LoginCommand.self, ImportCommand.self, BenchCommand.self,
+            LoginCommand.self, ImportCommand.self, UsageCommand.self, BenchCommand.self,
         ],
         defaultSubcommand: ServeCommand.self)
 }

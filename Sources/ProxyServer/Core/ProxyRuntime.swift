@@ -4,6 +4,7 @@ import ProxyConfig
 import Synchronization
 import Translation
 import Upstream
+import Usage
 
 /// The long-lived parts every request shares: the settings snapshot, the account pool and the
 /// upstream clients.
@@ -37,13 +38,16 @@ package final class ProxyRuntime: Sendable {
     package let replyArchive: any ReplyArchive
     /// The counters behind `api_keys[].limits`, by key name; they outlive reloads (see ``KeyLimiter``).
     package let keyLimiter = KeyLimiter()
+    /// Usage per key, account and model by hour (`state_dir/usage/`), fed as each request finishes.
+    package let usage: UsageLedger
 
     package init(
         settings: ServerSettings, pool: AccountPool, qClient: AmazonQClient, logger: Logger, metrics: ProxyMetrics = ProxyMetrics(),
         notifier: SystemdNotifier = SystemdNotifier(socketPath: nil), upstreamClients: UpstreamClients? = nil,
         persistence: AccountStatePersistence? = nil, tokenRefresher: TokenRefresher? = nil, deviceLogins: DeviceLogins? = nil,
-        replyArchive: (any ReplyArchive)? = nil, config: ProxyConfig? = nil
+        replyArchive: (any ReplyArchive)? = nil, config: ProxyConfig? = nil, usage: UsageLedger? = nil
     ) {
+        self.usage = usage ?? UsageLedger(stateDirectory: nil)
         self.replyArchive = replyArchive ?? MemoryReplyArchive()
         self.tokenRefresher = tokenRefresher
         self.deviceLogins = deviceLogins

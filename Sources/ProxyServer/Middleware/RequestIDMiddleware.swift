@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import Translation
+import Usage
 
 /// Gives every request an id (`request-id` header, error bodies, logs), decides its dialect,
 /// writes one access-log line, and turns any stray error into the dialect's error shape.
@@ -12,11 +13,14 @@ package struct RequestIDMiddleware: RouterMiddleware {
     let metrics: ProxyMetrics?
     /// The router's routes, to tell a wrong method (405) from an unknown path (404).
     let routes: RouteTable?
+    /// Where finished requests are counted per key, account and model.
+    let usage: UsageLedger?
 
-    package init(logger: Logger, metrics: ProxyMetrics? = nil, routes: RouteTable? = nil) {
+    package init(logger: Logger, metrics: ProxyMetrics? = nil, routes: RouteTable? = nil, usage: UsageLedger? = nil) {
         self.logger = logger
         self.metrics = metrics
         self.routes = routes
+        self.usage = usage
     }
 
     package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -77,7 +81,7 @@ package struct RequestIDMiddleware: RouterMiddleware {
         response.headers[HTTPField.Name("request-id")!] = context.requestID
         let finish = AccessLogLine(
             logger: logger, metrics: metrics, recorder: recorder, requestID: context.requestID, method: request.method.rawValue,
-            path: request.uri.path, status: Int(response.status.code), dialect: context.dialectName)
+            path: request.uri.path, status: Int(response.status.code), dialect: context.dialectName, usage: usage)
         guard recorder.snapshot.stream else {
             finish.write()
             return response
@@ -125,11 +129,13 @@ package struct AccessLogLine: Sendable {
     let path: String
     let status: Int
     let dialect: String
+    let usage: UsageLedger?
 
     package init(
         logger: Logger, metrics: ProxyMetrics?, recorder: AccessLogRecorder, requestID: String, method: String, path: String, status: Int,
-        dialect: String
+        dialect: String, usage: UsageLedger? = nil
     ) {
+        self.usage = usage
         self.logger = logger
         self.metrics = metrics
         self.recorder = recorder
@@ -153,6 +159,7 @@ package struct AccessLogLine: Sendable {
             if fields.stream, let first = fields.firstTokenAt { metrics.recordTimeToFirstToken(endpoint: path, first - recorder.started) }
             if let model = fields.metricModel { metrics.recordTokens(model: model, input: fields.inputTokens ?? 0, output: fields.outputTokens ?? 0) }
         }
+        recordUsage(fields)
         var metadata = recorder.metadata(requestID: requestID, method: method, path: path, status: status, dialect: dialect, at: end)
         if clientGone { metadata["client_gone"] = "true" }
         logger.log(level: Self.quietPaths.contains(path) ? .debug : .info, "request", metadata: metadata)

@@ -85,6 +85,16 @@ package final class ProxyMetrics: Sendable {
         Counter(label: "q2api_key_limit_rejections_total", dimensions: [("key", key), ("limit", limit)], factory: factory).increment()
     }
 
+    /// One finished request of an API key (`key` is a name from the YAML, `anonymous` or `admin`, so the series are
+    /// bounded by it): `q2api_key_requests_total{key,result}`, where a key-limit refusal is a `failure` too (its
+    /// limit is in `q2api_key_limit_rejections_total`), and the key's token counters.
+    package func recordKeyRequest(key: String, success: Bool, inputTokens: Int, outputTokens: Int) {
+        Counter(label: "q2api_key_requests_total", dimensions: [("key", key), ("result", success ? "success" : "failure")], factory: factory)
+            .increment()
+        Counter(label: "q2api_key_input_tokens_total", dimensions: [("key", key)], factory: factory).increment(by: max(0, inputTokens))
+        Counter(label: "q2api_key_output_tokens_total", dimensions: [("key", key)], factory: factory).increment(by: max(0, outputTokens))
+    }
+
     package func streamStarted() {
         Meter(label: "q2api_streams_in_flight", factory: factory).increment()
     }

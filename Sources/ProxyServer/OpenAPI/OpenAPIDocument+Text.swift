@@ -780,6 +780,112 @@ paths:
         "422": { $ref: "#/components/responses/AdminError" }
         "503": { $ref: "#/components/responses/AdminError" }
 
+  /v2/usage:
+    get:
+      operationId: getUsage
+      tags: [admin]
+      summary: Usage over time per API key, account or model, each key against its limits, each account's last hour.
+      description: |
+        Read from the usage files of the state directory (`state_dir/usage/`, every shard's folder) plus the counts
+        not flushed yet. Only the chat routes count (`POST /v1/messages`, `/v1/chat/completions`, `/v1/responses`).
+        Buckets are UTC-aligned, the last one being the current one: `24h` gives 24 hourly buckets, `7d` 168 hourly
+        buckets, `30d` 30 daily buckets. Every series array has one entry per bucket. `requests` counts every
+        request; `failures` those answered with an error status that no key limit caused; `throttled` those a key
+        limit refused (they have no account: the series named `""`). `keys` lists `api_keys` (names only, never a
+        key); their `current` counts come from the limiter for keys with limits. `last_hour` is each account's
+        requests per minute over the last 60 minutes, oldest first, kept in memory only.
+      security: *adminSecurity
+      parameters:
+        - name: range
+          in: query
+          required: false
+          schema: { type: string, enum: ["24h", "7d", "30d"], default: "24h" }
+        - name: by
+          in: query
+          required: false
+          schema: { type: string, enum: [key, account, model], default: key }
+      responses:
+        "200":
+          description: The usage report.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [range, by, bucket_seconds, buckets, series, totals, keys, accounts]
+                properties:
+                  range: { type: string, enum: ["24h", "7d", "30d"] }
+                  by: { type: string, enum: [key, account, model] }
+                  bucket_seconds: { type: integer, enum: [3600, 86400] }
+                  buckets:
+                    type: array
+                    description: The Unix seconds of each bucket's start, oldest first.
+                    items: { type: integer }
+                  series:
+                    type: array
+                    items:
+                      type: object
+                      required: [name, requests, failures, throttled, input_tokens, output_tokens]
+                      properties:
+                        name: { type: string, description: "The key's, account's or model's name; empty for none." }
+                        requests: { $ref: "#/components/schemas/UsageColumn" }
+                        failures: { $ref: "#/components/schemas/UsageColumn" }
+                        throttled: { $ref: "#/components/schemas/UsageColumn" }
+                        input_tokens: { $ref: "#/components/schemas/UsageColumn" }
+                        output_tokens: { $ref: "#/components/schemas/UsageColumn" }
+                  totals:
+                    type: object
+                    required: [requests, failures, throttled, input_tokens, output_tokens]
+                    properties:
+                      requests: { type: integer, minimum: 0 }
+                      failures: { type: integer, minimum: 0 }
+                      throttled: { type: integer, minimum: 0 }
+                      input_tokens: { type: integer, minimum: 0 }
+                      output_tokens: { type: integer, minimum: 0 }
+                  keys:
+                    type: array
+                    items:
+                      type: object
+                      required: [name, enabled, models, limits, current]
+                      properties:
+                        name: { type: string }
+                        enabled: { type: boolean }
+                        models:
+                          type: [array, "null"]
+                          description: The models or aliases the key may use; null for every model.
+                          items: { type: string }
+                        limits:
+                          type: object
+                          required: [requests_per_minute, concurrent_streams, tokens_per_day]
+                          properties:
+                            requests_per_minute: { type: [integer, "null"], minimum: 1 }
+                            concurrent_streams: { type: [integer, "null"], minimum: 1 }
+                            tokens_per_day: { type: [integer, "null"], minimum: 1 }
+                        current:
+                          type: object
+                          required: [requests_last_minute, streams, tokens_today]
+                          properties:
+                            requests_last_minute: { type: integer, minimum: 0 }
+                            streams: { type: integer, minimum: 0 }
+                            tokens_today: { type: integer, minimum: 0, description: "Input + output tokens in the current UTC day." }
+                  accounts:
+                    type: array
+                    items:
+                      type: object
+                      required: [id, label, state, in_flight, last_hour]
+                      properties:
+                        id: { type: string }
+                        label: { type: string }
+                        state: { type: string }
+                        in_flight: { type: integer, minimum: 0 }
+                        last_hour:
+                          type: array
+                          minItems: 60
+                          maxItems: 60
+                          items: { type: integer, minimum: 0 }
+        "400": { $ref: "#/components/responses/AdminError" }
+        "401": { $ref: "#/components/responses/AdminError" }
+        "404": { $ref: "#/components/responses/AdminError" }
+
   # ---------------------------------------------------------------------------------------------
   # Admin API: device-code login
   # ---------------------------------------------------------------------------------------------
@@ -1080,6 +1186,10 @@ components:
                 - invalid_model_output
                 - overloaded
                 - null
+    UsageColumn:
+      type: array
+      description: One count per bucket of the report, oldest first.
+      items: { type: integer, minimum: 0 }
     AdminErrorBody:
       type: object
       required: [error]

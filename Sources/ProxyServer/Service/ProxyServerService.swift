@@ -7,6 +7,7 @@ import Synchronization
 import Translation
 import UnixSignals
 import Upstream
+import Usage
 
 /// The whole server as one `Service`: it builds the runtime (upstream clients, account pool, state directory) and
 /// runs the parts as services of its own `ServiceGroup`: the background loops, the listeners and the reload loop.
@@ -40,7 +41,10 @@ package struct ProxyServerService: Service {
             ))
         let persistence = AccountStatePersistence(
             store: AccountStateStore(directory: config.stateDirectory, logger: logger), logger: logger)
-        let runtime = makeRuntime(clients: clients, persistence: persistence)
+        let usage = UsageLedger(stateDirectory: config.stateDirectory, shard: config.shard, logger: logger)
+        let runtime = makeRuntime(clients: clients, persistence: persistence, usage: usage)
+        // A restart does not give a key a fresh day: its tokens_per_day count starts from the usage files.
+        runtime.keyLimiter.seed(tokensToday: usage.tokensToday())
         let supervisor = ListenerSupervisor(
             runtime: runtime, gracePeriod: reloadOptions.listenerGracePeriod, drainTimeout: reloadOptions.drainTimeout, logger: logger,
             onBound: onBound)
@@ -51,6 +55,7 @@ package struct ProxyServerService: Service {
         // open replies), then the background loops.
         let services: [any Service] = [
             BackgroundLoop("state flushes") { await persistence.runFlushLoop(every: flushInterval) },
+            BackgroundLoop("usage flushes") { await usage.runFlushLoop(every: flushInterval) },
             BackgroundLoop("token refresh") { await runtime.pool.runRefreshLoop() },
             BackgroundLoop("model discovery") { await ModelDiscovery(runtime: runtime).run() },
             supervisor,
@@ -68,13 +73,14 @@ package struct ProxyServerService: Service {
         // pools close.
         runtime.deviceLogins?.cancelAll()
         persistence.flush(durable: true)
+        usage.flushLogging(durable: true)
         await clients.shutdown()
         if let failure { throw failure }
     }
 
     /// The runtime every request shares: the account pool (restored from the state directory), the upstream clients,
     /// the reply archive and the settings made from the config.
-    private func makeRuntime(clients: UpstreamClients, persistence: AccountStatePersistence) -> ProxyRuntime {
+    private func makeRuntime(clients: UpstreamClients, persistence: AccountStatePersistence, usage: UsageLedger) -> ProxyRuntime {
         // Each account kind refreshes with its own client (AccountTokenRefresher): OIDC CreateToken or Kiro's auth service.
         let refresher: TokenRefresher = metrics.instrumented(AccountTokenRefresher.make(upstream: config.upstream, clients: clients, logger: logger))
         let pool = AccountPool(
@@ -90,7 +96,7 @@ package struct ProxyServerService: Service {
             replyArchive: FileReplyArchive(
                 root: config.stateDirectory + "/responses", shard: config.shard.count > 1 ? config.shard.index : nil, limits: config.responses,
                 logger: logger),
-            config: config)
+            config: config, usage: usage)
         runtime.recordReload { $0.lastSuccessUnixTime = Date().timeIntervalSince1970 }
         return runtime
     }
