@@ -161,7 +161,8 @@ package final class AccountPool: Sendable {
                 storage.refreshes[id] = nil
                 guard storage.machine.entries[id]?.credentialsGeneration == generation else { return [] }
                 storage.tokens[id] = token.accessToken
-                return storage.machine.tokenRefreshed(account: id, expiresIn: token.expiresIn, rotatedRefreshToken: token.refreshToken, now: now)
+                return storage.machine.tokenRefreshed(
+                    account: id, expiresIn: token.expiresIn, rotatedRefreshToken: token.refreshToken, now: now, profileARN: token.profileARN)
             }
             logger.debug("token refreshed", metadata: ["account": "\(id)"])
             run(actions)
@@ -274,6 +275,12 @@ package final class AccountPool: Sendable {
     }
 
     // MARK: - Status
+
+    /// The profile ARN the account's requests name now: the configured one, else the one its last Kiro refresh
+    /// returned (which a checkout made before that refresh does not hold yet).
+    package func profileARN(for id: String) -> String? {
+        storage.withLock { $0.machine.entries[id]?.credentials.effectiveProfileARN }
+    }
 
     /// The enabled accounts that hold an unexpired access token now, with that token; no refresh is started.
     /// Model discovery uses it, so that asking an account for its models never costs a token refresh.

@@ -35,8 +35,10 @@ extension AccountPoolState {
                 actions.append(.discardToken(id: account.id))
             } else {
                 let rotated = entry.credentials.refreshToken
+                let learnedARN = entry.credentials.refreshedProfileARN
                 entry.credentials = account
                 entry.credentials.refreshToken = rotated
+                entry.credentials.refreshedProfileARN = account.refreshedProfileARN ?? learnedARN
             }
             entry.configured = account
             if !account.enabled {

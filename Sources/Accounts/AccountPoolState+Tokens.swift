@@ -13,7 +13,9 @@ extension AccountPoolState {
     package func lastRefreshError(account id: String) -> TokenRefreshError? { entries[id]?.lastRefreshError }
 
     /// Records a successful refresh (after the persist hook returned).
-    package mutating func tokenRefreshed(account id: String, expiresIn: Duration, rotatedRefreshToken: String?, now: PoolInstant) -> [PoolAction] {
+    package mutating func tokenRefreshed(
+        account id: String, expiresIn: Duration, rotatedRefreshToken: String?, now: PoolInstant, profileARN: String? = nil
+    ) -> [PoolAction] {
         guard var entry = entries[id] else { return [] }
         let expiresAt = now + expiresIn
         entry.tokenExpiresAt = expiresAt
@@ -23,6 +25,7 @@ extension AccountPoolState {
         entry.nextRefreshAttempt = nil
         entry.lastRefreshError = nil
         if let rotatedRefreshToken { entry.credentials.refreshToken = rotatedRefreshToken }
+        if let profileARN, !profileARN.isEmpty { entry.credentials.refreshedProfileARN = profileARN }
         var actions: [PoolAction] = []
         switch entry.status.health {
         case .refreshFailed:

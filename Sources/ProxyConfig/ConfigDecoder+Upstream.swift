@@ -11,6 +11,10 @@ extension ConfigDecoder {
                 config.upstream.oidcEndpoint = url
             }
         },
+        ConfigKey("kiro_auth_endpoint") { decoder, field, config in
+            config.upstream.kiroAuthEndpoint = decoder.optionalURL(
+                field, what: "\"\" or an http(s) URL such as https://prod.us-east-1.auth.desktop.kiro.dev")
+        },
         ConfigKey("proxy") { decoder, field, config in
             config.upstream.proxy = decoder.optionalURL(
                 field, what: "\"\" or a proxy URL such as http://proxy.local:3128")

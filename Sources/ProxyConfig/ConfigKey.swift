@@ -1,4 +1,5 @@
 import Foundation
+import Yams
 
 /// One key of a mapping in `q2api.yaml`: its name, whether it must be given, and the code that reads its value
 /// into `Value`, the thing the mapping builds.
@@ -23,6 +24,8 @@ struct ConfigKey<Value>: Sendable {
         /// The key must be given. Its absence is reported as `missing required key '<name>'` followed by `hint`,
         /// at the mapping that lacks it.
         case required(hint: String = "")
+        /// Required, except when the mapping's `key` is the plain scalar `value` (`client_id`, unless `kind: kiro`).
+        case requiredUnless(key: String, is: String, hint: String = "")
     }
 
     /// The key as written in the file.
@@ -57,8 +60,10 @@ struct ConfigKey<Value>: Sendable {
     var names: [String] { [self.name] + (self.fileName.map { [$0] } ?? []) }
 
     var isRequired: Bool {
-        if case .required = self.presence { return true }
-        return false
+        switch self.presence {
+        case .optional: false
+        case .required, .requiredUnless: true
+        }
     }
 
     /// Reads this key from `map`: its value, its file, the error for both, or the error for neither when required.
@@ -73,7 +78,14 @@ struct ConfigKey<Value>: Sendable {
         case (.some, .some(let field)):
             decoder.reader.report("give either \(self.name) or \(self.name)_file, not both", field)
         case (nil, nil):
-            guard case .required(let hint) = self.presence else { return }
+            let hint: String
+            switch self.presence {
+            case .optional: return
+            case .required(let text): hint = text
+            case .requiredUnless(let key, let value, let text):
+                if case .scalar(let scalar) = map[key]?.node, scalar.string == value { return }
+                hint = text
+            }
             let message = "missing required key '\(self.name)'\(hint)"
             if map.field.path.isRoot {
                 // The document itself has no key path, so a key missing at the top level is named by its own.
@@ -132,6 +144,20 @@ extension ConfigKey {
     static func secret(_ name: String, _ path: any WritableKeyPath<Value, Secret?> & Sendable) -> ConfigKey {
         ConfigKey(
             name, .required(hint: " (or '\(name)_file' to read it from a file)"),
+            readFromFile: { decoder, field, value in value[keyPath: path] = decoder.fileSecret(field) },
+            read: { decoder, field, value in value[keyPath: path] = decoder.inlineSecret(field) }
+        )
+    }
+}
+
+extension ConfigKey {
+    /// A secret like ``secret(_:_:)`` that is required unless the mapping's `key` is `value` (an account's
+    /// `client_id`, which `kind: kiro` accounts do without).
+    static func secret(
+        _ name: String, _ path: any WritableKeyPath<Value, Secret?> & Sendable, unless key: String, is value: String
+    ) -> ConfigKey {
+        ConfigKey(
+            name, .requiredUnless(key: key, is: value, hint: " (or '\(name)_file' to read it from a file)"),
             readFromFile: { decoder, field, value in value[keyPath: path] = decoder.fileSecret(field) },
             read: { decoder, field, value in value[keyPath: path] = decoder.inlineSecret(field) }
         )

@@ -1,19 +1,22 @@
 import Foundation
 
 extension ProxyConfig {
-    /// One entry of `accounts`: an Amazon Q (Builder ID / IAM Identity Center) login.
+    /// One entry of `accounts`: an Amazon Q (Builder ID / IAM Identity Center) login, or a Kiro one (`kind: kiro`).
     ///
     /// Each of `client_id`, `client_secret` and `refresh_token` may be given inline or as `<key>_file: PATH`, in
-    /// which case the value is the file's text with surrounding whitespace removed.
+    /// which case the value is the file's text with surrounding whitespace removed. A `kind: kiro` account has no
+    /// client registration: its ``clientID`` and ``clientSecret`` are empty.
     package struct Account: Sendable, Equatable, Identifiable {
         /// `id`: unique, 1-64 characters from `A-Z a-z 0-9 _ . -`, starting with a letter or a digit. Names the
         /// account's state file (so never a hidden file, `.` or `..`).
         package var id: String
         /// `label`: a human name; defaults to ``id``.
         package var label: String
-        /// `client_id` / `client_id_file`.
+        /// `kind`: how the account refreshes its token; `oidc` by default.
+        package var kind: AccountKind
+        /// `client_id` / `client_id_file` (`kind: oidc`; empty for `kind: kiro`).
         package var clientID: Secret
-        /// `client_secret` / `client_secret_file`.
+        /// `client_secret` / `client_secret_file` (`kind: oidc`; empty for `kind: kiro`).
         package var clientSecret: Secret
         /// `refresh_token` / `refresh_token_file`: the seed token; the state directory may hold a newer one.
         package var refreshToken: Secret
@@ -27,7 +30,9 @@ extension ProxyConfig {
         /// lower one can serve.
         package var tier: Int
         /// `region`: the AWS region of the account's Amazon Q profile; sets its endpoint to
-        /// `https://q.<region>.amazonaws.com/` unless `endpoint` is given. `nil` when `""`.
+        /// `https://q.<region>.amazonaws.com/` unless `endpoint` is given. For `kind: kiro` it is also the region
+        /// of Kiro's auth service (`https://prod.<region>.auth.desktop.kiro.dev`, us-east-1 when `nil`) unless
+        /// `upstream.kiro_auth_endpoint` is set. `nil` when `""`.
         package var region: String?
         /// `endpoint`: overrides `upstream.endpoint` (and `region`) for this account; `nil` when `""`.
         package var endpoint: URL?
@@ -39,6 +44,7 @@ extension ProxyConfig {
         package init(
             id: String,
             label: String? = nil,
+            kind: AccountKind = .oidc,
             clientID: Secret,
             clientSecret: Secret,
             refreshToken: Secret,
@@ -53,6 +59,7 @@ extension ProxyConfig {
         ) {
             self.id = id
             self.label = label ?? id
+            self.kind = kind
             self.clientID = clientID
             self.clientSecret = clientSecret
             self.refreshToken = refreshToken

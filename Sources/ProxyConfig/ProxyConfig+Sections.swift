@@ -57,6 +57,9 @@ extension ProxyConfig {
         package var endpoint: URL
         /// `oidc_endpoint`: the OIDC service URL (`/token`, `/client/register`, `/device_authorization`).
         package var oidcEndpoint: URL
+        /// `kiro_auth_endpoint`: Kiro's desktop auth service (`POST /refreshToken`) for every `kind: kiro` account;
+        /// `nil` (from `""`, the default) means each account's region's, `https://prod.<region>.auth.desktop.kiro.dev`.
+        package var kiroAuthEndpoint: URL?
         /// `proxy`: an HTTP proxy for upstream traffic; `nil` when `""`.
         package var proxy: URL?
         /// `connect_timeout`.
@@ -70,9 +73,17 @@ extension ProxyConfig {
         package static let defaultEndpoint = URL(string: "https://q.us-east-1.amazonaws.com/")!
         package static let defaultOIDCEndpoint = URL(string: "https://oidc.us-east-1.amazonaws.com")!
 
+        /// Where a `kind: kiro` account refreshes: `kiro_auth_endpoint` when set, else Kiro's desktop auth service
+        /// in the account's region (us-east-1 by default).
+        package func kiroAuthEndpoint(region: String?) -> URL {
+            if let kiroAuthEndpoint { return kiroAuthEndpoint }
+            return URL(string: "https://prod.\(region ?? "us-east-1").auth.desktop.kiro.dev")!
+        }
+
         package init(
             endpoint: URL = Upstream.defaultEndpoint,
             oidcEndpoint: URL = Upstream.defaultOIDCEndpoint,
+            kiroAuthEndpoint: URL? = nil,
             proxy: URL? = nil,
             connectTimeout: Duration = .seconds(15),
             readTimeout: Duration = .seconds(300),
@@ -80,6 +91,7 @@ extension ProxyConfig {
         ) {
             self.endpoint = endpoint
             self.oidcEndpoint = oidcEndpoint
+            self.kiroAuthEndpoint = kiroAuthEndpoint
             self.proxy = proxy
             self.connectTimeout = connectTimeout
             self.readTimeout = readTimeout

@@ -77,7 +77,9 @@ extension ProxyConfig {
         let enabled = self.accounts.filter(\.enabled).count
         lines.append("accounts: \(self.accounts.count) (\(enabled) enabled)")
         for account in self.accounts {
-            var details = ["kind \(account.kind.rawValue)", account.enabled ? "enabled" : "disabled", "weight \(account.weight)"]
+            var details = [account.enabled ? "enabled" : "disabled", "weight \(account.weight)"]
+            // OIDC is the default kind; a Kiro account says so first.
+            if account.kind != .oidc { details.insert("kind \(account.kind.rawValue)", at: 0) }
             if account.tier != 0 { details.append("tier \(account.tier)") }
             if let region = account.region { details.append("region \(region)") }
             if let arn = account.profileARN { details.append("profile \(arn)") }

@@ -32,6 +32,9 @@ enum AssistantEndpoint {
             } catch {
                 throw QServiceError.improperlyFormed("body is not valid JSON: \(error)")
             }
+            if let token = request.headers[.authorization]?.dropFirst(7), state.isKiroAccessToken(String(token)) {
+                try KiroAuthEndpoint.checkKiroRequest(request.headers, body: body)
+            }
             let assistantRequest = try RequestValidator(models: options.models).validate(body)
             state.recordValidBody(body)
             if let rejection = assistantRequest.rejection { throw rejection }

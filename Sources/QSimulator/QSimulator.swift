@@ -52,6 +52,9 @@ import NIOCore
 /// With no directive the reply lists the current tool results, if any, or else is
 /// ``SimulatorOptions/defaultReply``.
 ///
+/// Kiro's desktop auth service is `POST /refreshToken` (``KiroAuthEndpoint``): a `kind: kiro` account refreshes
+/// there, and `POST /` then checks its requests the way the Kiro runtime does (a `profileArn`, Kiro user agents).
+///
 /// The OIDC device login (§7.2-§7.4) works end to end: register a client, start a device authorization,
 /// and poll `/token`. The poll answers `authorization_pending` until the user code is approved, through
 /// the page at `verificationUriComplete`, `POST /__sim/device/approve`, ``SimulatorState/approveDevice(userCode:)``
@@ -82,6 +85,9 @@ package enum QSimulator {
         }
         router.post("/token") { request, _ in
             try await TokenEndpoint.respond(to: request, options: options, state: state)
+        }
+        router.post("/refreshToken") { request, _ in
+            try await KiroAuthEndpoint.respond(to: request, options: options, state: state)
         }
         router.post("/client/register") { request, _ in
             try await ClientRegistrationEndpoint.respond(to: request, state: state)

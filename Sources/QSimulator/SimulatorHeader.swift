@@ -5,6 +5,7 @@ import Hummingbird
 enum SimulatorHeader {
     static let target = HTTPField.Name("x-amz-target")!
     static let requestID = HTTPField.Name("x-amzn-requestid")!
+    static let amzUserAgent = HTTPField.Name("x-amz-user-agent")!
     /// Names the validation rule a request broke. The real service never says; the simulator does so
     /// that a failing test points at the cause.
     static let violation = HTTPField.Name("x-q2sim-violation")!

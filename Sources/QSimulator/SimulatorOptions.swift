@@ -50,6 +50,10 @@ package struct SimulatorOptions: Sendable {
     /// How long `/token` thinks before it answers a refresh (the old token stays valid meanwhile), so that
     /// a crash test can kill the proxy while a refresh is in flight.
     package var tokenDelay: Duration
+    /// The `profileArn` Kiro's `/refreshToken` returns with every token.
+    package var kiroProfileARN: String
+
+    package static let defaultKiroProfileARN = "arn:aws:codewhisperer:us-east-1:000000000000:profile/QSIMKIRO"
 
     package init(
         clientID: String? = nil,
@@ -65,7 +69,8 @@ package struct SimulatorOptions: Sendable {
         deviceCodeLifetime: Int = 600,
         autoApproveDeviceAfterPolls: Int? = nil,
         enforceSlowDown: Bool = true,
-        tokenDelay: Duration = .zero
+        tokenDelay: Duration = .zero,
+        kiroProfileARN: String = SimulatorOptions.defaultKiroProfileARN
     ) {
         self.clientID = clientID
         self.clientSecret = clientSecret
@@ -81,6 +86,7 @@ package struct SimulatorOptions: Sendable {
         self.autoApproveDeviceAfterPolls = autoApproveDeviceAfterPolls
         self.enforceSlowDown = enforceSlowDown
         self.tokenDelay = tokenDelay
+        self.kiroProfileARN = kiroProfileARN
     }
 }
 

@@ -233,6 +233,11 @@ package final class SimulatorState: Sendable {
         return self.storage.withLock { $0.tokens.isValidAccessToken(token, now: now) }
     }
 
+    /// Whether `token` was issued by Kiro's `/refreshToken` (its requests must name a profile and a Kiro client).
+    func isKiroAccessToken(_ token: String) -> Bool {
+        self.storage.withLock { $0.tokens.isKiroAccessToken(token) }
+    }
+
     /// The outcome of a refresh-token exchange.
     enum RefreshOutcome: Sendable {
         case issued(accessToken: String, refreshToken: String?)
@@ -242,13 +247,15 @@ package final class SimulatorState: Sendable {
     /// Checks `refreshToken` and, if valid, issues an access token (and a rotated refresh token when
     /// `options` say so), all under one lock so that two concurrent refreshes with the same token cannot
     /// both succeed when rotating.
-    func refresh(_ refreshToken: String, clientID: String = "", options: SimulatorOptions) -> RefreshOutcome {
+    ///
+    /// - Parameter kiroProfileARN: set for a Kiro refresh (`/refreshToken`): the access token is marked as a Kiro one.
+    func refresh(_ refreshToken: String, clientID: String = "", options: SimulatorOptions, kiroProfileARN: String? = nil) -> RefreshOutcome {
         let now = ContinuousClock.now
         return self.storage.withLock { storage in
             guard storage.tokens.isValidRefreshToken(refreshToken, initial: options.refreshTokens) else {
                 return .invalidGrant
             }
-            let accessToken = storage.tokens.issueAccessToken(lifetime: options.accessTokenLifetime, now: now)
+            let accessToken = storage.tokens.issueAccessToken(lifetime: options.accessTokenLifetime, now: now, kiro: kiroProfileARN != nil)
             let rotated = options.rotateRefreshTokens ? storage.tokens.rotateRefreshToken(refreshToken) : nil
             storage.refreshCount += 1
             storage.refreshesByClient[clientID, default: 0] += 1

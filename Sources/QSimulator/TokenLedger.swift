@@ -5,6 +5,8 @@
 struct TokenLedger: Sendable {
     /// Access token → the instant it stops working.
     private var accessTokens: [String: ContinuousClock.Instant] = [:]
+    /// The access tokens Kiro's `/refreshToken` issued (a subset of ``accessTokens``' keys).
+    private var kiroAccessTokens: Set<String> = []
     /// Refresh tokens handed out by rotation or a device login; valid until rotated themselves.
     private var issuedRefreshTokens: Set<String> = []
     /// Refresh tokens that were rotated away, so they fail even when any token is accepted.
@@ -16,20 +18,28 @@ struct TokenLedger: Sendable {
         return now < expiry
     }
 
-    /// Issues a new access token good for `lifetime` seconds from `now`.
-    mutating func issueAccessToken(lifetime: Int, now: ContinuousClock.Instant) -> String {
+    /// Issues a new access token good for `lifetime` seconds from `now`; `kiro` marks one from `/refreshToken`.
+    mutating func issueAccessToken(lifetime: Int, now: ContinuousClock.Instant, kiro: Bool = false) -> String {
         // Long runs (benchmarks) refresh often; dropping dead tokens keeps the table small.
         if self.accessTokens.count > 1024 {
             self.accessTokens = self.accessTokens.filter { now < $0.value }
+            self.kiroAccessTokens = self.kiroAccessTokens.filter { self.accessTokens[$0] != nil }
         }
         let token = RandomIdentifier.accessToken()
         self.accessTokens[token] = now.advanced(by: .seconds(max(lifetime, 0)))
+        if kiro { self.kiroAccessTokens.insert(token) }
         return token
+    }
+
+    /// Whether `token` came from Kiro's `/refreshToken`.
+    func isKiroAccessToken(_ token: String) -> Bool {
+        self.kiroAccessTokens.contains(token)
     }
 
     /// Makes every access token issued so far fail, as if an hour had passed.
     mutating func expireAllAccessTokens() {
         self.accessTokens.removeAll()
+        self.kiroAccessTokens.removeAll()
     }
 
     /// Whether `token` may be exchanged now.

@@ -20,7 +20,7 @@ struct KeyTableTests {
             ProxyConfig.keySets.first { $0.path == "log" }?.keys == ["level", "format"])
         #expect(
             ProxyConfig.keySets.first { $0.path == "accounts[]" }?.keys == [
-                "id", "label", "client_id", "client_id_file", "client_secret", "client_secret_file", "refresh_token",
+                "id", "label", "kind", "client_id", "client_id_file", "client_secret", "client_secret_file", "refresh_token",
                 "refresh_token_file", "profile_arn", "enabled", "weight", "tier", "region", "endpoint", "proxy", "shard",
             ])
     }
@@ -283,6 +283,9 @@ struct KeyTableTests {
         KeySample("upstream.oidc_endpoint", "https://oidc.example") {
             $0.upstream.oidcEndpoint.absoluteString == "https://oidc.example"
         },
+        KeySample("upstream.kiro_auth_endpoint", "https://kiro.example") {
+            $0.upstream.kiroAuthEndpoint?.absoluteString == "https://kiro.example"
+        },
         KeySample("upstream.proxy", "http://proxy.local:3128") {
             $0.upstream.proxy?.absoluteString == "http://proxy.local:3128"
         },
@@ -314,6 +317,9 @@ struct KeyTableTests {
         KeySample("log.format", "json") { $0.log.format == .json },
         KeySample("accounts[].id", "b") { $0.accounts.map(\.id) == ["b"] },
         KeySample("accounts[].label", "Main") { $0.accounts.map(\.label) == ["Main"] },
+        KeySample("accounts[].kind", "kiro", yaml: "accounts: [{id: k, kind: kiro, refresh_token: r}]") {
+            $0.accounts.map(\.kind) == [.kiro]
+        },
         KeySample("accounts[].client_id", "other") { $0.accounts.map(\.clientID) == [Secret("other")] },
         KeySample("accounts[].client_id_file", "id.txt", files: ["/etc/q2api/id.txt": "file-id\n"]) {
             $0.accounts.map(\.clientID) == [Secret("file-id")]

@@ -45,10 +45,11 @@ package struct AccountRoster: Sendable {
             let snapshot = snapshots[account.id]
             let chain = effectiveRefreshToken(yamlToken: account.refreshToken, snapshot: snapshot)
             let credentials = AccountCredentials(
-                id: account.id, label: account.label, clientID: account.clientID.value, clientSecret: account.clientSecret.value,
-                refreshToken: chain.refreshToken.value, profileARN: account.profileARN,
+                id: account.id, label: account.label, kind: account.kind, clientID: account.clientID.value,
+                clientSecret: account.clientSecret.value, refreshToken: chain.refreshToken.value, profileARN: account.profileARN,
                 endpoint: account.effectiveEndpoint?.absoluteString, proxy: account.proxy?.absoluteString, enabled: account.enabled,
-                weight: account.weight, tier: account.tier, refreshTokenSource: chain.source)
+                weight: account.weight, tier: account.tier, refreshTokenSource: chain.source, region: account.region,
+                refreshedProfileARN: chain.profileARN)
             members.append(Self.member(credentials, source: .yaml, chain: chain, snapshot: snapshot, now: now))
         }
         for id in snapshots.keys.sorted() where !yamlIDs.contains(id) {
@@ -56,9 +57,10 @@ package struct AccountRoster: Sendable {
             let chain = effectiveRefreshToken(yamlToken: record.refreshToken, snapshot: snapshot)
             let endpoint = record.endpoint ?? record.region.map { "https://q.\($0).amazonaws.com/" }
             let credentials = AccountCredentials(
-                id: id, label: record.label.isEmpty ? id : record.label, clientID: record.clientID.value,
+                id: id, label: record.label.isEmpty ? id : record.label, kind: record.kind, clientID: record.clientID.value,
                 clientSecret: record.clientSecret.value, refreshToken: chain.refreshToken.value, profileARN: record.profileARN,
-                endpoint: endpoint, enabled: record.enabled, weight: max(1, record.weight), refreshTokenSource: chain.source)
+                endpoint: endpoint, enabled: record.enabled, weight: max(1, record.weight), refreshTokenSource: chain.source,
+                region: record.region, refreshedProfileARN: chain.profileARN)
             members.append(Self.member(credentials, source: .state, chain: chain, snapshot: snapshot, now: now))
         }
         self.members = members

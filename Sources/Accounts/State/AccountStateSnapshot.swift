@@ -75,6 +75,8 @@ package struct EffectiveRefreshToken: Sendable, Equatable {
     package var accessToken: Secret?
     /// When ``accessToken`` expires.
     package var expiresAt: Date?
+    /// The profile ARN the chain's last refresh returned (Kiro accounts), when it came from the state file.
+    package var profileARN: String? = nil
     /// The seed's fingerprint: pass it as `source` to ``AccountStateStore/appendToken(accountID:refreshToken:accessToken:expiresAt:source:)``
     /// for every refresh of this chain.
     package var source: String
@@ -101,7 +103,7 @@ package func effectiveRefreshToken(yamlToken: Secret, snapshot: AccountStateSnap
     let source = RefreshTokenFingerprint.of(yamlToken)
     if let token = snapshot?.token, token.source == source {
         return EffectiveRefreshToken(
-            refreshToken: token.refreshToken, accessToken: token.accessToken, expiresAt: token.expiresAt,
+            refreshToken: token.refreshToken, accessToken: token.accessToken, expiresAt: token.expiresAt, profileARN: token.profileARN,
             source: source, origin: .stateFile)
     }
     return EffectiveRefreshToken(refreshToken: yamlToken, accessToken: nil, expiresAt: nil, source: source, origin: .seed)

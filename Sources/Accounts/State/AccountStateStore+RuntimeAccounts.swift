@@ -9,12 +9,15 @@ package struct NewAccountTokens: Sendable {
     package var currentRefreshToken: String
     package var accessToken: String
     package var expiresAt: Date
+    /// The profile ARN the validating refresh returned (Kiro refreshes do).
+    package var profileARN: String?
 
-    package init(seedRefreshToken: String, currentRefreshToken: String, accessToken: String, expiresAt: Date) {
+    package init(seedRefreshToken: String, currentRefreshToken: String, accessToken: String, expiresAt: Date, profileARN: String? = nil) {
         self.seedRefreshToken = seedRefreshToken
         self.currentRefreshToken = currentRefreshToken
         self.accessToken = accessToken
         self.expiresAt = expiresAt
+        self.profileARN = profileARN
     }
 }
 
@@ -22,16 +25,20 @@ extension AccountStateStore {
     /// Saves an account created at run time (device login, admin API): its `account` record, then a `token`
     /// record with the tokens its first exchange returned, both fsynced before this returns. Writing the token
     /// too matters when the validating refresh rotated the seed: the seed alone would no longer work.
+    ///
+    /// A `kind: kiro` account passes empty `clientID` and `clientSecret` (they are not written).
     package func saveNewAccount(
-        id: String, label: String, clientID: String, clientSecret: String, profileARN: String?, enabled: Bool = true,
-        weight: Int = 1, region: String? = nil, tokens: NewAccountTokens
+        id: String, label: String, kind: AccountKind = .oidc, clientID: String, clientSecret: String, profileARN: String?,
+        enabled: Bool = true, weight: Int = 1, region: String? = nil, tokens: NewAccountTokens
     ) throws(StateStoreError) {
         try appendAccount(
             accountID: id, label: label, clientID: Secret(clientID), clientSecret: Secret(clientSecret),
-            refreshToken: Secret(tokens.seedRefreshToken), profileARN: profileARN, enabled: enabled, weight: weight, region: region)
+            refreshToken: Secret(tokens.seedRefreshToken), profileARN: profileARN, enabled: enabled, weight: weight, region: region,
+            kind: kind)
         try appendToken(
             accountID: id, refreshToken: Secret(tokens.currentRefreshToken), accessToken: Secret(tokens.accessToken),
-            expiresAt: tokens.expiresAt, source: RefreshTokenFingerprint.of(tokens.seedRefreshToken))
+            expiresAt: tokens.expiresAt, source: RefreshTokenFingerprint.of(tokens.seedRefreshToken), kind: kind,
+            profileARN: tokens.profileARN)
     }
 
     /// A free account id derived from a label: lower-case letters, digits, `-`, `_` and `.`, at most 48

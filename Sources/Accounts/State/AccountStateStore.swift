@@ -149,10 +149,12 @@ package final class AccountStateStore: Sendable {
     /// - Throws: ``StateStoreError`` when the record could not be written and synced; the token is then not safe.
     @discardableResult
     package func appendToken(
-        accountID: String, refreshToken: Secret, accessToken: Secret, expiresAt: Date, source: String
+        accountID: String, refreshToken: Secret, accessToken: Secret, expiresAt: Date, source: String, kind: AccountKind? = nil,
+        profileARN: String? = nil
     ) throws(StateStoreError) -> TokenRecord {
         let record = TokenRecord(
-            timestamp: now(), refreshToken: refreshToken, accessToken: accessToken, expiresAt: expiresAt, source: source)
+            timestamp: now(), refreshToken: refreshToken, accessToken: accessToken, expiresAt: expiresAt, source: source,
+            kind: kind == .oidc ? nil : kind, profileARN: profileARN)
         try append(.token(record), accountID: accountID, durable: true)
         return record
     }
@@ -178,11 +180,11 @@ package final class AccountStateStore: Sendable {
     package func appendAccount(
         accountID: String, label: String, clientID: Secret, clientSecret: Secret, refreshToken: Secret,
         profileARN: String? = nil, enabled: Bool = true, weight: Int = 1, region: String? = nil,
-        endpoint: String? = nil
+        endpoint: String? = nil, kind: AccountKind = .oidc
     ) throws(StateStoreError) -> AccountRecord {
         let record = AccountRecord(
             timestamp: now(), label: label, clientID: clientID, clientSecret: clientSecret, refreshToken: refreshToken,
-            profileARN: profileARN, enabled: enabled, weight: weight, region: region, endpoint: endpoint)
+            profileARN: profileARN, enabled: enabled, weight: weight, region: region, endpoint: endpoint, kind: kind)
         try append(.account(record), accountID: accountID, durable: true)
         return record
     }

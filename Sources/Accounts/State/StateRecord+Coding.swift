@@ -21,6 +21,8 @@ extension StateRecord {
             add("access_token", .string(record.accessToken.value))
             add("expires_at", .string(StateTimestamp.format(record.expiresAt)))
             add("source", .string(record.source))
+            add("kind", record.kind.map { .string($0.rawValue) })
+            add("profile_arn", record.profileARN.map(JSONValue.string))
         case .status(let record):
             add("state", .string(record.state))
             add("reason", record.reason.map(JSONValue.string))
@@ -33,8 +35,11 @@ extension StateRecord {
             add("output_tokens", .int(record.counters.outputTokens))
         case .account(let record):
             add("label", .string(record.label))
-            add("client_id", .string(record.clientID.value))
-            add("client_secret", .string(record.clientSecret.value))
+            if record.kind != .oidc { add("kind", .string(record.kind.rawValue)) }
+            if record.kind == .oidc {
+                add("client_id", .string(record.clientID.value))
+                add("client_secret", .string(record.clientSecret.value))
+            }
             add("refresh_token", .string(record.refreshToken.value))
             add("profile_arn", record.profileARN.map(JSONValue.string) ?? .null)
             add("enabled", .bool(record.enabled))
@@ -109,7 +114,9 @@ extension StateRecord {
                     refreshToken: Secret(try required(body.string("refresh_token"), "refresh_token")),
                     accessToken: Secret(try required(body.string("access_token"), "access_token")),
                     expiresAt: expiresAt,
-                    source: try required(body.string("source"), "source")))
+                    source: try required(body.string("source"), "source"),
+                    kind: try body.string("kind").flatMap(AccountKind.init(rawValue:)),
+                    profileARN: try body.string("profile_arn").flatMap { $0.isEmpty ? nil : $0 }))
         case "status":
             record = .status(
                 StatusRecord(
@@ -128,18 +135,25 @@ extension StateRecord {
                         inputTokens: try body.integer("input_tokens") ?? 0,
                         outputTokens: try body.integer("output_tokens") ?? 0)))
         default:
+            let kindName = try body.string("kind") ?? AccountKind.oidc.rawValue
+            guard let kind = AccountKind(rawValue: kindName) else {
+                throw StateRecordDecodingError(description: "account record with an unknown \"kind\"")
+            }
+            // A Kiro account has no client registration.
+            let needsClient = kind == .oidc
             record = .account(
                 AccountRecord(
                     timestamp: timestamp,
                     label: try body.string("label") ?? "",
-                    clientID: Secret(try required(body.string("client_id"), "client_id")),
-                    clientSecret: Secret(try required(body.string("client_secret"), "client_secret")),
+                    clientID: Secret(needsClient ? try required(body.string("client_id"), "client_id") : ""),
+                    clientSecret: Secret(needsClient ? try required(body.string("client_secret"), "client_secret") : ""),
                     refreshToken: Secret(try required(body.string("refresh_token"), "refresh_token")),
                     profileARN: try body.string("profile_arn").flatMap { $0.isEmpty ? nil : $0 },
                     enabled: try body.boolean("enabled") ?? true,
                     weight: try body.integer("weight") ?? 1,
                     region: try body.string("region").flatMap { $0.isEmpty ? nil : $0 },
-                    endpoint: try body.string("endpoint").flatMap { $0.isEmpty ? nil : $0 }))
+                    endpoint: try body.string("endpoint").flatMap { $0.isEmpty ? nil : $0 },
+                    kind: kind))
         }
         return .record(record)
     }

@@ -13,7 +13,8 @@ import ProxyConfig
 /// // {"ts":"2025-06-01T12:00:00.000Z","type":"status","state":"disabled","reason":"left the team","by":"operator"}
 /// ```
 package enum StateRecord: Sendable, Equatable {
-    /// `{"type":"token","refresh_token","access_token","expires_at","source"}`: appended after each refresh.
+    /// `{"type":"token","refresh_token","access_token","expires_at","source"}` (plus `kind` and `profile_arn` for a
+    /// `kind: kiro` account): appended after each refresh.
     case token(TokenRecord)
     /// `{"type":"status","state","reason","by"}`: appended on enable, disable and auto-disable.
     case status(StatusRecord)
@@ -21,7 +22,8 @@ package enum StateRecord: Sendable, Equatable {
     /// batches.
     case stats(StatsRecord)
     /// `{"type":"account","label","client_id","client_secret","refresh_token","profile_arn","enabled","weight"}`
-    /// (plus optional `region` and `endpoint`): an account created at run time, not present in the YAML.
+    /// (plus optional `region` and `endpoint`, and `kind` when it is not `oidc`; a `kiro` account has no `client_id`
+    /// or `client_secret`): an account created at run time, not present in the YAML.
     case account(AccountRecord)
 
     /// The record's `type` value.
@@ -60,13 +62,22 @@ package struct TokenRecord: Sendable, Equatable {
     /// ``RefreshTokenFingerprint`` of the seed refresh token (from the YAML or the `account` record) this chain
     /// started from. When the seed changes, the chain is stale and the seed wins.
     package var source: String
+    /// The account's kind, written for `kiro` accounts only (so the file says how its tokens refresh).
+    package var kind: AccountKind?
+    /// The profile ARN this refresh returned (Kiro refreshes do); used when the config names none.
+    package var profileARN: String?
 
-    package init(timestamp: Date, refreshToken: Secret, accessToken: Secret, expiresAt: Date, source: String) {
+    package init(
+        timestamp: Date, refreshToken: Secret, accessToken: Secret, expiresAt: Date, source: String, kind: AccountKind? = nil,
+        profileARN: String? = nil
+    ) {
         self.timestamp = timestamp
         self.refreshToken = refreshToken
         self.accessToken = accessToken
         self.expiresAt = expiresAt
         self.source = source
+        self.kind = kind
+        self.profileARN = profileARN
     }
 }
 
@@ -151,6 +162,9 @@ package struct StatsRecord: Sendable, Equatable {
 package struct AccountRecord: Sendable, Equatable {
     package var timestamp: Date
     package var label: String
+    /// `oidc` (the default, left out of the line) or `kiro`.
+    package var kind: AccountKind
+    /// Empty for a `kiro` account.
     package var clientID: Secret
     package var clientSecret: Secret
     /// The seed refresh token; later `token` records carry the rotated ones.
@@ -163,10 +177,12 @@ package struct AccountRecord: Sendable, Equatable {
 
     package init(
         timestamp: Date, label: String, clientID: Secret, clientSecret: Secret, refreshToken: Secret,
-        profileARN: String? = nil, enabled: Bool = true, weight: Int = 1, region: String? = nil, endpoint: String? = nil
+        profileARN: String? = nil, enabled: Bool = true, weight: Int = 1, region: String? = nil, endpoint: String? = nil,
+        kind: AccountKind = .oidc
     ) {
         self.timestamp = timestamp
         self.label = label
+        self.kind = kind
         self.clientID = clientID
         self.clientSecret = clientSecret
         self.refreshToken = refreshToken

@@ -71,7 +71,8 @@ package final class AccountStatePersistence: Sendable {
         let expiresAt = Date().addingTimeInterval(Double(token.expiresIn.components.seconds))
         try store.appendToken(
             accountID: account.id, refreshToken: Secret(token.refreshToken ?? account.refreshToken), accessToken: Secret(token.accessToken),
-            expiresAt: expiresAt, source: account.refreshTokenSource)
+            expiresAt: expiresAt, source: account.refreshTokenSource, kind: account.kind,
+            profileARN: token.profileARN ?? account.refreshedProfileARN)
     }
 
     /// The pool's ``AccountStatusHook``: appends a `status` record when the account enters a state worth

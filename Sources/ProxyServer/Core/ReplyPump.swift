@@ -98,7 +98,8 @@ package struct ReplyPump: Sendable {
 
             // Organisation accounts name their profile in the body (AMAZON_Q.md §1.3): the template's `{{profile_arn}}`,
             // rendered for this account. The others share one serialisation.
-            let accountBody = account.profileARN.map { plan.body(profileARN: $0).jsonBytes } ?? body()
+            let profileARN = account.profileARN ?? pool.profileARN(for: account.id)
+            let accountBody = profileARN.map { plan.body(profileARN: $0).jsonBytes } ?? body()
             var reply: AmazonQClient.Reply
             do {
                 reply = try await send(account: account, token: token, body: accountBody, logger: accountLogger)
@@ -162,7 +163,9 @@ package struct ReplyPump: Sendable {
                 kind: .transient, status: nil, name: "ProxyConfiguration", reason: nil, message: "the account's proxy: \(error.message)")
         }
         return try await client.send(
-            endpoint: account.endpoint ?? settings.upstreamEndpoint, headers: settings.template.headers, accessToken: token, body: body,
+            endpoint: account.endpoint ?? settings.upstreamEndpoint,
+            headers: settings.template.headers(kiroMachineID: account.kiroHeadersMachineID), accessToken: token,
+            body: body,
             logger: logger)
     }
 

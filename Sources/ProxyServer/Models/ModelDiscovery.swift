@@ -44,7 +44,7 @@ struct ModelDiscovery: Sendable {
         do {
             let client = try runtime.qClient(for: account)
             let models = try await client.listAvailableModels(
-                endpoint: account.endpoint ?? settings.upstreamEndpoint, accessToken: token, profileARN: account.profileARN,
+                endpoint: account.endpoint ?? settings.upstreamEndpoint, accessToken: token, profileARN: account.effectiveProfileARN,
                 logger: runtime.logger)
             let ids = models.map(\.id).filter { $0 != "auto" }
             if runtime.modelCatalog.models(of: account.id) != ids {

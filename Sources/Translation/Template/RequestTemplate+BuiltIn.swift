@@ -12,6 +12,11 @@ extension RequestTemplate {
             "x-amzn-codewhisperer-optout": "true",
             "amz-sdk-request": "attempt=1; max=3"
           },
+          "kiro_headers": {
+            "user-agent": "aws-sdk-js/1.0.27 ua/2.1 os/linux#6.8.0 lang/js md/nodejs#22.21.1 api/codewhispererstreaming#1.0.27 m/E KiroIDE-0.7.45-{{machine_id}}",
+            "x-amz-user-agent": "aws-sdk-js/1.0.27 KiroIDE-0.7.45-{{machine_id}}",
+            "x-amzn-kiro-agent-mode": "vibe"
+          },
           "request": {
             "conversationState": {
               "conversationId": "{{conversation_id}}",

@@ -19,6 +19,8 @@ package struct RequestTemplate: Sendable {
     /// The sections of a template file, each with the placeholders it may use.
     package enum Section: String, CaseIterable, Sendable {
         case headers
+        /// Headers a `kind: kiro` account sends instead of (or besides) `headers`: the Kiro client's user agents.
+        case kiroHeaders = "kiro_headers"
         case request
         case userMessage = "user_message"
         case assistantMessage = "assistant_message"
@@ -31,6 +33,8 @@ package struct RequestTemplate: Sendable {
         package var placeholders: Set<String> {
             switch self {
             case .headers, .systemAcknowledgement: []
+            // The account's machine id, the per-installation part of a Kiro client's user agent.
+            case .kiroHeaders: ["machine_id"]
             // `profile_arn` is the sending account's, filled when an account sends the plan
             // (`UpstreamRequestPlan.body(profileARN:)`); the other values are known when planning.
             case .request: ["conversation_id", "history", "current_message", "profile_arn", "model_id"]
@@ -47,7 +51,38 @@ package struct RequestTemplate: Sendable {
     /// Where the template came from, for messages (`built-in` or a file path).
     package let origin: String
     package let headers: [(name: String, value: String)]
+    /// `kiro_headers`: merged over ``headers`` for `kind: kiro` accounts (``headers(kiroMachineID:)``).
+    package let kiroHeaders: [(name: String, value: String)]
     private let sections: [Section: Node]
+
+    /// The headers an account sends: ``headers`` as they are for an OIDC account (`nil`), or with `kiro_headers`
+    /// replacing the headers of the same name (and adding the others) for a Kiro account, `{{machine_id}}`
+    /// filled in. So both kinds go through one request path and differ only in the values the kind fills in.
+    package func headers(kiroMachineID: String?) -> [(name: String, value: String)] {
+        guard let kiroMachineID else { return headers }
+        var merged = headers
+        for header in kiroHeaders {
+            let value = Self.fill(header.value, placeholder: "{{machine_id}}", with: kiroMachineID)
+            if let index = merged.firstIndex(where: { $0.name == header.name }) {
+                merged[index].value = value
+            } else {
+                merged.append((header.name, value))
+            }
+        }
+        return merged
+    }
+
+    /// `text` with every `placeholder` replaced by `value`.
+    private static func fill(_ text: String, placeholder: String, with value: String) -> String {
+        var result = ""
+        var rest = text[...]
+        while let range = rest.firstRange(of: placeholder) {
+            result += rest[..<range.lowerBound]
+            result += value
+            rest = rest[range.upperBound...]
+        }
+        return result + rest
+    }
 
     /// Renders a section with the given values; a missing or `nil` value removes its member.
     package func render(_ section: Section, _ values: [String: JSONValue?] = [:]) -> JSONValue {
@@ -79,6 +114,7 @@ package struct RequestTemplate: Sendable {
         let builtIn = origin == builtInOrigin ? nil : RequestTemplate.builtIn
         var sections: [Section: Node] = builtIn?.sections ?? [:]
         var headers = builtIn?.headers ?? []
+        var kiroHeaders = builtIn?.kiroHeaders ?? []
         for member in members {
             guard let section = Section(rawValue: member.key) else {
                 let (line, column) = position(of: "\"\(member.key)\"", in: source)
@@ -87,17 +123,18 @@ package struct RequestTemplate: Sendable {
                     origin: origin, line: line, column: column, message: "unknown section \"\(member.key)\"; known sections: \(known)")
             }
             try checkPlaceholders(member.value, section: section, source: source, origin: origin)
-            if section == .headers {
+            if section == .headers || section == .kiroHeaders {
                 guard let pairs = member.value.objectValue else {
-                    throw located("\"headers\"", in: source, origin: origin, "headers must be an object of strings")
+                    throw located("\"\(member.key)\"", in: source, origin: origin, "\(member.key) must be an object of strings")
                 }
-                headers = []
+                var read: [(name: String, value: String)] = []
                 for pair in pairs {
                     guard let value = pair.value.stringValue else {
                         throw located("\"\(pair.key)\"", in: source, origin: origin, "header \(pair.key) must be a string")
                     }
-                    headers.append((pair.key.lowercased(), value))
+                    read.append((pair.key.lowercased(), value))
                 }
+                if section == .headers { headers = read } else { kiroHeaders = read }
             } else {
                 let isText = [.systemPrompt, .systemAcknowledgement, .systemMessage, .userContent, .thinkingHint].contains(section)
                 if isText, member.value.stringValue == nil {
@@ -109,15 +146,18 @@ package struct RequestTemplate: Sendable {
                 sections[section] = Node(member.value)
             }
         }
-        for section in Section.allCases where section != .headers && sections[section] == nil {
+        for section in Section.allCases where section != .headers && section != .kiroHeaders && sections[section] == nil {
             throw TemplateError(origin: origin, line: 1, column: 1, message: "missing section \"\(section.rawValue)\"")
         }
-        return RequestTemplate(origin: origin, headers: headers, sections: sections)
+        return RequestTemplate(origin: origin, headers: headers, kiroHeaders: kiroHeaders, sections: sections)
     }
 
-    private init(origin: String, headers: [(name: String, value: String)], sections: [Section: Node]) {
+    private init(
+        origin: String, headers: [(name: String, value: String)], kiroHeaders: [(name: String, value: String)], sections: [Section: Node]
+    ) {
         self.origin = origin
         self.headers = headers
+        self.kiroHeaders = kiroHeaders
         self.sections = sections
     }
 
