@@ -99,7 +99,7 @@ let package = Package(
         .target(
             name: "ProxyServer",
             dependencies: [
-                "ProxyModels", "Translation", "ProxyConfig", "Accounts", "Upstream", "Usage",
+                "ProxyModels", "Translation", "ProxyConfig", "Accounts", "Upstream", "Usage", "CredentialImport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -174,7 +174,7 @@ let package = Package(
         .testTarget(
             name: "ProxyServerTests",
             dependencies: [
-                "ProxyServer", "QSimulator", "ProxyConfig", "ProxyModels", "Translation",
+                "ProxyServer", "QSimulator", "ProxyConfig", "ProxyModels", "Translation", "CredentialImport", "Accounts", "Upstream",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

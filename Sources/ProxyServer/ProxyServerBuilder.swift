@@ -23,6 +23,7 @@ package enum ProxyServerBuilder {
         AccountsAdminController(runtime: runtime).addRoutes(to: admin)
         ConfigAdminController(runtime: runtime).addRoutes(to: admin)
         DeviceLoginController(runtime: runtime).addRoutes(to: admin)
+        ImportAdminController(runtime: runtime).addRoutes(to: admin)
         UsageAdminController(runtime: runtime).addRoutes(to: admin)
         routes.record(router.routes)
         return router

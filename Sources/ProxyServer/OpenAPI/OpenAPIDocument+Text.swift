@@ -627,6 +627,47 @@ paths:
         "500": { $ref: "#/components/responses/AdminError" }
         "503": { $ref: "#/components/responses/AdminError" }
 
+  /v2/accounts/import:
+    post:
+      operationId: importAccount
+      tags: [admin]
+      summary: Import a token file the user already has (Kiro IDE, AWS SSO cache, a CLI database row) as a run-time account.
+      description: |
+        `token_file` is the JSON of the Kiro IDE's `~/.aws/sso/cache/kiro-auth-token.json`, of an AWS SSO cache file
+        (`~/.aws/sso/cache/<sha1>.json`), or the value of an Amazon Q / Kiro CLI `auth_kv` token row
+        (`codewhisperer:odic:token`, `kirocli:odic:token`); the format is detected from its members. A token whose
+        client registration lives in a second file (the Kiro IDE's `<clientIdHash>.json`, the CLI's
+        `…:device-registration` row) takes that file as `client_file`. With `dry_run` the reply shows what would be
+        imported, secrets redacted, and nothing is refreshed or written. Otherwise the credentials are refreshed once
+        and saved only when that works (422 `invalid_credentials` when the token service refuses them). Credentials
+        that are already an account (same refresh token or OIDC client id) answer 200 `already_present`.
+        Kiro social sign-ins (Google, GitHub) answer 422 `unsupported` until `kind: kiro` accounts exist.
+      security: *adminSecurity
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: { $ref: "#/components/schemas/AccountImport" }
+      responses:
+        "200":
+          description: A dry run's preview, or credentials that are already an account.
+          content:
+            application/json:
+              schema: { $ref: "#/components/schemas/AccountImportResult" }
+        "201":
+          description: The credentials were refreshed and saved as a new account.
+          content:
+            application/json:
+              schema: { $ref: "#/components/schemas/AccountImportResult" }
+        "400": { $ref: "#/components/responses/AdminError" }
+        "401": { $ref: "#/components/responses/AdminError" }
+        "404": { $ref: "#/components/responses/AdminError" }
+        "413": { $ref: "#/components/responses/AdminError" }
+        "422": { $ref: "#/components/responses/AdminError" }
+        "500": { $ref: "#/components/responses/AdminError" }
+        "502": { $ref: "#/components/responses/AdminError" }
+        "503": { $ref: "#/components/responses/AdminError" }
+
   /v2/accounts/{id}:
     parameters:
       - $ref: "#/components/parameters/AccountID"
@@ -3059,6 +3100,41 @@ components:
           pattern: "^\\s*(arn:[\\s\\S]*)?$"
         enabled: { type: [boolean, "null"] }
         weight: { type: [integer, "null"], minimum: 1 }
+    AccountImport:
+      type: object
+      additionalProperties: false
+      required: [token_file]
+      properties:
+        token_file:
+          description: The token file's JSON object, or its text.
+          type: [object, string]
+        client_file:
+          description: The client registration (`clientId`, `clientSecret`) when the token file names it by `clientIdHash`.
+          type: [object, string, "null"]
+        label: { type: [string, "null"], description: "The account's label; its id is derived from it (default: import)." }
+        dry_run: { type: [boolean, "null"], description: Preview only; refresh and write nothing. }
+    AccountImportResult:
+      type: object
+      required: [status, dry_run, candidate, account_id]
+      properties:
+        status: { type: string, enum: [would_import, imported, already_present] }
+        dry_run: { type: boolean }
+        account_id: { type: string, description: The new account's id, or the existing account the credentials already are. }
+        candidate:
+          type: object
+          description: What was found; never a secret.
+          required: [format, kind, refresh_token_fingerprint]
+          properties:
+            format: { type: string, description: "Kiro IDE token cache, AWS SSO cache or CLI database token." }
+            kind: { type: string, enum: [oidc, kiro] }
+            refresh_token_fingerprint: { type: string, description: "`sha256:` and 16 hex digits." }
+            client_id: { type: [string, "null"], description: The OIDC client id, masked to its first and last 4 characters. }
+            sign_in: { type: [string, "null"], description: "The file's authMethod / provider (social, IdC, Github, …)." }
+            region: { type: [string, "null"] }
+            profile_arn: { type: [string, "null"] }
+            start_url: { type: [string, "null"] }
+            access_token_expires_at: { type: [string, "null"], description: "ISO 8601; in the past for an expired token (the import's refresh renews it)." }
+        account: { $ref: "#/components/schemas/Account" }
     AccountEdit:
       type: object
       additionalProperties: false
