@@ -45,6 +45,8 @@ struct UsageEndToEndTests {
             let invalid = try await harness.post("/v1/messages", #"{"model":"claude-sonnet-4.5"}"#)
             #expect(invalid.status == 400)
             #expect(try await harness.get("/v1/models").status == 200)
+            // A wrong key belongs to no key: not counted (no `anonymous` file appears).
+            #expect(try await harness.post("/v1/messages", claudeRequest("hello"), headers: [("x-api-key", "wrong-key")]).status == 401)
             #expect(try await harness.get("/healthz").status == 200)
 
             let path = harness.stateDirectory + "/usage/\(key).jsonl"

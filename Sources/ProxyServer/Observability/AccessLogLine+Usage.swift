@@ -11,11 +11,12 @@ extension AccessLogLine {
     /// Counts a finished request in the usage ledger and the per-key metrics.
     ///
     /// A request a key limit refused (``AccessLogRecorder/Fields/keyRejection``) is a throttle with no account;
-    /// any other status of 400 or more is a failure. The key is the name ``APIKeyMiddleware`` recorded, or
-    /// `anonymous`; the model is the capped metric name, so neither files nor series grow without bound.
+    /// any other status of 400 or more is a failure. The key is the name ``APIKeyMiddleware`` recorded (`anonymous`
+    /// without `api_keys`, `admin` for an admin key); a request it refused for a missing or unknown key belongs to
+    /// no key and is not counted. The model is the capped metric name, so neither files nor series grow without
+    /// bound.
     func recordUsage(_ fields: AccessLogRecorder.Fields) {
-        guard Self.countsAsUsage(method: method, path: path) else { return }
-        let key = fields.apiKey ?? "anonymous"
+        guard Self.countsAsUsage(method: method, path: path), let key = fields.apiKey else { return }
         let outcome: UsageLedger.Outcome = fields.keyRejection != nil ? .throttled : (status >= 400 ? .failure : .success)
         let input = fields.inputTokens ?? 0
         let output = fields.outputTokens ?? 0
