@@ -486,6 +486,10 @@ def usage_stack(env, tmp_path: Path) -> Iterator[UsageStack]:
             "  - {id: main, label: Main, client_id: main-client, client_secret: main-secret, refresh_token: main-refresh}\n"
             "  - {id: spare, label: Spare, client_id: spare-client, client_secret: spare-secret, refresh_token: spare-refresh}\n"
         )
+        # The checks compare this hour's bucket with the history's: not across an hour's turn (at most 30 s).
+        left = HOUR - time.time() % HOUR
+        if left < 30:
+            time.sleep(left + 1)
         seeded = write_history(tmp_path / "state", time.time())
         start("serve", "serve", "-c", str(config))
         base_url = f"http://127.0.0.1:{port}"
