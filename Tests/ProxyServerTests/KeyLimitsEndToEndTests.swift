@@ -70,6 +70,26 @@ struct KeyLimitsEndToEndTests {
         }
     }
 
+    @Test("Codex's throttled stream is a response.failed with rate_limit_exceeded and 'try again in N s', as it retries")
+    func codexStream() async throws {
+        try await withKeys { proxy in
+            let headers = [("authorization", "Bearer sk-intern")]
+            for _ in 0..<2 { #expect(try await proxy.post("/v1/messages", claudeRequest("hi"), headers: [("x-api-key", "sk-intern")]).status == 200) }
+            let codex =
+                #"{"model":"claude-sonnet-4.5","stream":true,"input":"hi","client_metadata":{"x-codex-installation-id":"test"}}"#
+            let reply = try await proxy.post("/v1/responses", codex, headers: headers)
+            #expect(reply.status == 200)
+            let failed = try #require(sseData(reply.body).first { $0["type"] as? String == "response.failed" })
+            let error = try #require((failed["response"] as? [String: Any])?["error"] as? [String: Any])
+            #expect(error["code"] as? String == "rate_limit_exceeded")
+            let message = try #require(error["message"] as? String)
+            #expect(message.hasPrefix("API key 'intern' is over its limit of 2 requests per minute") && message.contains("Please try again in "))
+            // Any other client gets the 429.
+            let plain = try await proxy.post("/v1/responses", #"{"model":"claude-sonnet-4.5","stream":true,"input":"hi"}"#, headers: headers)
+            #expect(plain.status == 429)
+        }
+    }
+
     @Test("a model outside the key's models is 403 permission_error; /v1/models lists only the key's models")
     func allowlist() async throws {
         try await withKeys { proxy in
