@@ -27,7 +27,8 @@ extension ConfigDecoder {
                 draft.config.listeners = decoded.map(\.listener)
                 draft.listenerFields = decoded.map(\.field)
             },
-            ConfigKey("api_keys") { decoder, field, draft in
+            // Plain strings or mappings of `apiKeyKeys`, so not a `.list`; its keys are listed all the same.
+            ConfigKey("api_keys", nested: { apiKeyKeys.keySets(at: $0 + "[]") }) { decoder, field, draft in
                 let decoded = decoder.decodeAPIKeys(field)
                 draft.config.apiKeys = decoded.keys
                 draft.apiKeysComplete = decoded.complete

@@ -13,9 +13,11 @@ struct KeyTableTests {
     func mappings() {
         #expect(
             ProxyConfig.keySets.map(\.path) == [
-                "", "listeners[]", "upstream", "models", "balancing", "refresh", "limits", "log", "accounts[]", "shard",
-                "reload", "responses",
+                "", "listeners[]", "api_keys[]", "api_keys[].limits", "upstream", "models", "balancing", "refresh", "limits",
+                "log", "accounts[]", "shard", "reload", "responses",
             ])
+        #expect(
+            ProxyConfig.keySets.first { $0.path == "api_keys[]" }?.keys == ["name", "key", "key_file", "models", "limits", "enabled"])
         #expect(
             ProxyConfig.keySets.first { $0.path == "log" }?.keys == ["level", "format"])
         #expect(
@@ -271,7 +273,16 @@ struct KeyTableTests {
 
     static let samples: [KeySample] = [
         KeySample("version", "1") { $0.version == 1 },
-        KeySample("api_keys", "[k1]") { $0.apiKeys == [.init(plain: Secret("k1"))] },
+        KeySample("api_keys[].name", "alice") { $0.apiKeys.map(\.name) == ["alice"] },
+        KeySample("api_keys[].key", "sk-other") { $0.apiKeys.map(\.key) == [Secret("sk-other")] },
+        KeySample("api_keys[].key_file", "key.txt", files: ["/etc/q2api/key.txt": "sk-file\n"]) {
+            $0.apiKeys.map(\.key) == [Secret("sk-file")]
+        },
+        KeySample("api_keys[].models", "[claude-haiku-4.5]") { $0.apiKeys.map(\.models) == [["claude-haiku-4.5"]] },
+        KeySample("api_keys[].enabled", "false") { $0.apiKeys.map(\.enabled) == [false] },
+        KeySample("api_keys[].limits.requests_per_minute", "7") { $0.apiKeys.map(\.limits.requestsPerMinute) == [7] },
+        KeySample("api_keys[].limits.concurrent_streams", "2") { $0.apiKeys.map(\.limits.concurrentStreams) == [2] },
+        KeySample("api_keys[].limits.tokens_per_day", "1000") { $0.apiKeys.map(\.limits.tokensPerDay) == [1000] },
         KeySample("admin_keys", "[a1]") { $0.adminKeys == [Secret("a1")] },
         KeySample("admin_open_on_loopback", "true") { $0.adminOpenOnLoopback },
         KeySample("metrics_keys", "[m1]") { $0.metricsKeys == [Secret("m1")] },
@@ -356,6 +367,9 @@ struct KeyTableTests {
 
     // MARK: - Documents
 
+    /// The one key the `api_keys[]` documents hold.
+    static let apiKeyLines = ["name: a", "key: sk-a"]
+
     /// The credentials of the one account the `accounts[]` documents hold.
     static let accountLines = ["id: a", "client_id: cid", "client_secret: csecret", "refresh_token: rtoken"]
 
@@ -368,6 +382,13 @@ struct KeyTableTests {
         case "listeners[]":
             return key == "address"
                 ? "listeners: [{address: \(value)}]" : "listeners: [{address: 127.0.0.1:1, \(key): \(value)}]"
+        case "api_keys[]" where key.hasPrefix("limits."):
+            return "api_keys:\n  - " + (Self.apiKeyLines + ["limits: {\(key.dropFirst(7)): \(value)}"]).joined(separator: "\n    ")
+        case "api_keys[]":
+            let replaced = key.hasSuffix("_file") ? String(key.dropLast(5)) : key
+            var lines = Self.apiKeyLines.filter { !$0.hasPrefix("\(replaced):") }
+            lines.append("\(key): \(value)")
+            return "api_keys:\n  - " + lines.joined(separator: "\n    ")
         case "accounts[]":
             // `key_file` replaces `key`; a key the account already has takes the new value.
             let replaced = key.hasSuffix("_file") ? String(key.dropLast(5)) : key
@@ -384,6 +405,8 @@ struct KeyTableTests {
         switch path {
         case "": return entry
         case "listeners[]": return "listeners: [{address: 127.0.0.1:1, \(entry)}]"
+        case "api_keys[]": return "api_keys:\n  - " + (Self.apiKeyLines + [entry]).joined(separator: "\n    ")
+        case "api_keys[].limits": return "api_keys:\n  - " + (Self.apiKeyLines + ["limits: {\(entry)}"]).joined(separator: "\n    ")
         case "accounts[]": return "accounts:\n  - " + (Self.accountLines + [entry]).joined(separator: "\n    ")
         default: return path.contains(".") || path.contains("[") ? nil : "\(path): {\(entry)}"
         }
@@ -392,6 +415,7 @@ struct KeyTableTests {
     /// The document a sample for `path` is compared with: the same mapping without the key.
     static func baseline(for path: String) -> String {
         if path.hasPrefix("listeners[].") { return "listeners: [{address: 127.0.0.1:1}]" }
+        if path.hasPrefix("api_keys[].") { return "api_keys:\n  - " + Self.apiKeyLines.joined(separator: "\n    ") }
         if path.hasPrefix("accounts[].") { return "accounts:\n  - " + Self.accountLines.joined(separator: "\n    ") }
         return "version: 1"
     }
