@@ -31,7 +31,7 @@ private struct FixtureHome {
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let rowsJSON = String(decoding: try JSONSerialization.data(withJSONObject: rows), as: UTF8.self)
         let script = """
-            import json, sqlite3, sys
+            json, sqlite3, sys = __import__("json"), __import__("sqlite3"), __import__("sys")
             db = sqlite3.connect(sys.argv[1])
             if sys.argv[4] == "1":
                 db.execute("CREATE TABLE auth_kv (key TEXT PRIMARY KEY, value TEXT)")

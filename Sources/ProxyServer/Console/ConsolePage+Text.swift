@@ -174,6 +174,28 @@ extension ConsolePage {
           </form>
           <p id="manual-result" class="alert" role="status" aria-live="polite" hidden></p>
         </div>
+
+        <!-- >>> import credentials (issue 19): POST /v2/accounts/import, wired in console.js -->
+        <div class="panel" role="group" aria-labelledby="import-title">
+          <h3 id="import-title">Import credentials</h3>
+          <p class="hint">Paste a token file you already have: the Kiro IDE's <code>~/.aws/sso/cache/kiro-auth-token.json</code>,
+            an AWS SSO cache file, or a CLI database's token row. Preview shows what it holds; Import refreshes it once and adds it.</p>
+          <form id="import-form" autocomplete="off">
+            <label for="import-token">Token file (JSON)</label>
+            <textarea id="import-token" name="token_file" rows="4" spellcheck="false" required></textarea>
+            <label for="import-client">Client registration file <span class="muted">(optional: the <code>&lt;clientIdHash&gt;.json</code> beside an IdC token)</span></label>
+            <textarea id="import-client" name="client_file" rows="2" spellcheck="false"></textarea>
+            <label for="import-label">Label <span class="muted">(optional)</span></label>
+            <input id="import-label" name="label" type="text">
+            <div class="actions-row">
+              <button id="import-preview-button" type="button" class="secondary">Preview</button>
+              <button id="import-submit" type="submit">Import</button>
+            </div>
+          </form>
+          <pre id="import-preview" class="import-preview" hidden></pre>
+          <p id="import-result" class="alert" role="status" aria-live="polite" hidden></p>
+        </div>
+        <!-- <<< import credentials -->
       </div>
     </section>
 
@@ -426,6 +448,10 @@ svg.spark { display: block; }
 svg.spark .line { fill: none; stroke: var(--accent); stroke-width: 1.5; stroke-linejoin: round; }
 svg.spark .area { fill: var(--accent); fill-opacity: 0.15; stroke: none; }
 /* <<< usage */
+
+/* >>> import credentials (issue 19): the preview of a pasted token file (secrets redacted by the server). */
+.import-preview { white-space: pre-wrap; overflow-wrap: anywhere; font-size: 0.85rem; margin: 0.6rem 0 0; }
+/* <<< import credentials */
 
 """####
     static let javascript = ####"""
@@ -925,6 +951,69 @@ svg.spark .area { fill: var(--accent); fill-opacity: 0.15; stroke: none; }
       $('manual-submit').disabled = false;
     }
   });
+
+  // >>> import credentials (issue 19) ------------------------------------------------------------
+
+  /** The pasted token file and client file, as POST /v2/accounts/import takes them. */
+  function importBody(dryRun) {
+    const body = { token_file: $('import-token').value.trim(), dry_run: dryRun };
+    const client = $('import-client').value.trim();
+    if (client) body.client_file = client;
+    const label = $('import-label').value.trim();
+    if (label) body.label = label;
+    return body;
+  }
+
+  /** The reply's candidate as lines: what was found, secrets already redacted by the server. */
+  function describeImport(r) {
+    const c = (r && r.candidate) || {};
+    const lines = [(c.format || 'Token file') + ' · kind ' + (c.kind || '?')];
+    if (c.sign_in) lines.push('sign-in ' + c.sign_in);
+    if (c.region) lines.push('region ' + c.region);
+    if (c.client_id) lines.push('client id ' + c.client_id);
+    if (c.refresh_token_fingerprint) lines.push('refresh token ' + c.refresh_token_fingerprint);
+    if (c.access_token_expires_at) lines.push('access token expires ' + c.access_token_expires_at);
+    if (c.profile_arn) lines.push('profile ARN ' + c.profile_arn);
+    if (c.start_url) lines.push('start URL ' + c.start_url);
+    return lines.join('\n');
+  }
+
+  async function runImport(dryRun) {
+    if (!$('import-token').value.trim()) {
+      setResult('import-result', 'Paste the JSON of a token file first.', 'error');
+      return;
+    }
+    $('import-submit').disabled = true;
+    $('import-preview-button').disabled = true;
+    setResult('import-result', dryRun ? 'Reading…' : 'Refreshing and importing…', 'pending');
+    try {
+      const r = (await api('POST', '/v2/accounts/import', importBody(dryRun))) || {};
+      $('import-preview').textContent = describeImport(r);
+      $('import-preview').hidden = false;
+      if (r.status === 'already_present') {
+        setResult('import-result', 'Already imported as account ' + r.account_id + '; nothing to do.', 'ok');
+      } else if (r.status === 'would_import') {
+        setResult('import-result', 'Would import as account ' + r.account_id + ' (after a successful refresh).', 'ok');
+      } else {
+        $('import-form').reset();
+        setResult('import-result', 'Imported as account ' + r.account_id + '.', 'ok');
+        loadAccounts();
+      }
+    } catch (err) {
+      if (!err.auth) setResult('import-result', 'Could not import: ' + err.message, 'error');
+    } finally {
+      $('import-submit').disabled = false;
+      $('import-preview-button').disabled = false;
+    }
+  }
+
+  $('import-preview-button').addEventListener('click', () => runImport(true));
+  $('import-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    runImport(false);
+  });
+
+  // <<< import credentials -----------------------------------------------------------------------
 
   // ---- config -----------------------------------------------------------------------------------
 
@@ -1657,7 +1746,8 @@ svg.spark .area { fill: var(--accent); fill-opacity: 0.15; stroke: none; }
     $('device-flow').hidden = true;
     $('device-status').hidden = true;
     $('manual-form').reset();
-    for (const id of ['manual-result', 'reload-result', 'status-line']) $(id).hidden = true;
+    $('import-form').reset();
+    for (const id of ['manual-result', 'import-result', 'import-preview', 'reload-result', 'status-line']) $(id).hidden = true;
     for (const id of ['config-generation', 'config-source-path', 'config-last-reload']) $(id).textContent = '–';
     $('config-last-error').textContent = 'none';
     $('config-last-error').className = '';

@@ -495,6 +495,69 @@
     }
   });
 
+  // >>> import credentials (issue 19) ------------------------------------------------------------
+
+  /** The pasted token file and client file, as POST /v2/accounts/import takes them. */
+  function importBody(dryRun) {
+    const body = { token_file: $('import-token').value.trim(), dry_run: dryRun };
+    const client = $('import-client').value.trim();
+    if (client) body.client_file = client;
+    const label = $('import-label').value.trim();
+    if (label) body.label = label;
+    return body;
+  }
+
+  /** The reply's candidate as lines: what was found, secrets already redacted by the server. */
+  function describeImport(r) {
+    const c = (r && r.candidate) || {};
+    const lines = [(c.format || 'Token file') + ' · kind ' + (c.kind || '?')];
+    if (c.sign_in) lines.push('sign-in ' + c.sign_in);
+    if (c.region) lines.push('region ' + c.region);
+    if (c.client_id) lines.push('client id ' + c.client_id);
+    if (c.refresh_token_fingerprint) lines.push('refresh token ' + c.refresh_token_fingerprint);
+    if (c.access_token_expires_at) lines.push('access token expires ' + c.access_token_expires_at);
+    if (c.profile_arn) lines.push('profile ARN ' + c.profile_arn);
+    if (c.start_url) lines.push('start URL ' + c.start_url);
+    return lines.join('\n');
+  }
+
+  async function runImport(dryRun) {
+    if (!$('import-token').value.trim()) {
+      setResult('import-result', 'Paste the JSON of a token file first.', 'error');
+      return;
+    }
+    $('import-submit').disabled = true;
+    $('import-preview-button').disabled = true;
+    setResult('import-result', dryRun ? 'Reading…' : 'Refreshing and importing…', 'pending');
+    try {
+      const r = (await api('POST', '/v2/accounts/import', importBody(dryRun))) || {};
+      $('import-preview').textContent = describeImport(r);
+      $('import-preview').hidden = false;
+      if (r.status === 'already_present') {
+        setResult('import-result', 'Already imported as account ' + r.account_id + '; nothing to do.', 'ok');
+      } else if (r.status === 'would_import') {
+        setResult('import-result', 'Would import as account ' + r.account_id + ' (after a successful refresh).', 'ok');
+      } else {
+        $('import-form').reset();
+        setResult('import-result', 'Imported as account ' + r.account_id + '.', 'ok');
+        loadAccounts();
+      }
+    } catch (err) {
+      if (!err.auth) setResult('import-result', 'Could not import: ' + err.message, 'error');
+    } finally {
+      $('import-submit').disabled = false;
+      $('import-preview-button').disabled = false;
+    }
+  }
+
+  $('import-preview-button').addEventListener('click', () => runImport(true));
+  $('import-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    runImport(false);
+  });
+
+  // <<< import credentials -----------------------------------------------------------------------
+
   // ---- config -----------------------------------------------------------------------------------
 
   const cfg = { lastReload: null };
@@ -1226,7 +1289,8 @@
     $('device-flow').hidden = true;
     $('device-status').hidden = true;
     $('manual-form').reset();
-    for (const id of ['manual-result', 'reload-result', 'status-line']) $(id).hidden = true;
+    $('import-form').reset();
+    for (const id of ['manual-result', 'import-result', 'import-preview', 'reload-result', 'status-line']) $(id).hidden = true;
     for (const id of ['config-generation', 'config-source-path', 'config-last-reload']) $(id).textContent = '–';
     $('config-last-error').textContent = 'none';
     $('config-last-error').className = '';
