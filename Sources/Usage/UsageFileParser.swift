@@ -59,12 +59,35 @@ package enum UsageFileParser {
         return parsed
     }
 
-    /// Reads one folder's `<key>.jsonl` files.
-    static func loadFolder(_ folder: String, into result: inout Parsed) {
-        for name in StateFileIO.directoryEntries(folder, limit: maximumEntries).sorted() {
-            guard let key = keyName(fileName: name) else { continue }
-            let path = folder + "/" + name
-            guard StateFileIO.signature(atPath: path) != nil else { continue }  // not a regular file
+    /// The `<key>.jsonl` files under `<state_dir>/usage`: its own and those of every `shard-<i>/` folder (each
+    /// instance of a sharded deployment writes its own), with the key each belongs to.
+    package static func files(usageDirectory: String) -> [(path: String, key: String)] {
+        var folders = [usageDirectory]
+        for name in StateFileIO.directoryEntries(usageDirectory, limit: maximumEntries).sorted()
+        where name.hasPrefix(shardFolderPrefix) && !name.dropFirst(shardFolderPrefix.count).isEmpty
+            && name.dropFirst(shardFolderPrefix.count).allSatisfy(\.isNumber)
+        {
+            folders.append(usageDirectory + "/" + name)
+        }
+        var files: [(path: String, key: String)] = []
+        for folder in folders {
+            for name in StateFileIO.directoryEntries(folder, limit: maximumEntries).sorted() {
+                guard let key = keyName(fileName: name) else { continue }
+                let path = folder + "/" + name
+                guard StateFileIO.signature(atPath: path) != nil else { continue }  // not a regular file
+                files.append((path, key))
+            }
+        }
+        return files
+    }
+
+    /// Reads every usage file under `<state_dir>/usage` (every shard's folder included).
+    ///
+    /// - Parameter usageDirectory: `<state_dir>/usage`; a missing one holds no usage.
+    /// - Returns: The records of every file (not merged) and the warnings.
+    package static func load(usageDirectory: String) -> Parsed {
+        var result = Parsed()
+        for (path, key) in files(usageDirectory: usageDirectory) {
             do {
                 let (bytes, _) = try StateFileIO.readFile(path)
                 let parsed = parse(bytes, key: key, displayName: path)
@@ -74,22 +97,6 @@ package enum UsageFileParser {
             } catch {
                 result.warnings.append("\(error)")
             }
-        }
-    }
-
-    /// Reads every usage file under `<state_dir>/usage`: its own files and those of every `shard-<i>/` folder
-    /// (each instance of a sharded deployment writes its own), merged.
-    ///
-    /// - Parameter usageDirectory: `<state_dir>/usage`; a missing one holds no usage.
-    /// - Returns: The records of every file (not merged) and the warnings.
-    package static func load(usageDirectory: String) -> Parsed {
-        var result = Parsed()
-        loadFolder(usageDirectory, into: &result)
-        for name in StateFileIO.directoryEntries(usageDirectory, limit: maximumEntries).sorted()
-        where name.hasPrefix(shardFolderPrefix) && !name.dropFirst(shardFolderPrefix.count).isEmpty
-            && name.dropFirst(shardFolderPrefix.count).allSatisfy(\.isNumber)
-        {
-            loadFolder(usageDirectory + "/" + name, into: &result)
         }
         return result
     }

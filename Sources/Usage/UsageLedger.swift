@@ -66,6 +66,8 @@ package final class UsageLedger: Sendable {
         var compactedSize: [String: Int] = [:]
         /// Flushed records when there is no state directory.
         var memory: [UsageBucket: UsageCounts] = [:]
+        /// The files as last read, so a query reads only what was appended since.
+        var cache = UsageFileCache()
     }
 
     /// `<state_dir>/usage`, where readers look (every shard's folder included); `nil` without a state directory.
@@ -228,9 +230,9 @@ package final class UsageLedger: Sendable {
         files.withLock { files in
             var all: [UsageRecord]
             if let usageDirectory {
-                let parsed = UsageFileParser.load(usageDirectory: usageDirectory)
-                for warning in parsed.warnings { logger.debug("\(warning)") }
-                all = parsed.records
+                var warnings: [String] = []
+                all = files.cache.records(usageDirectory: usageDirectory, warnings: &warnings)
+                for warning in warnings { logger.debug("\(warning)") }
             } else {
                 all = files.memory.map {
                     UsageRecord(hour: $0.key.hour, key: $0.key.key, account: $0.key.account, model: $0.key.model, counts: $0.value)
@@ -329,6 +331,7 @@ package final class UsageLedger: Sendable {
             throw error
         }
         try StateFileIO.moveReplacing(temporary, to: path)
+        files.cache.forget(path)
         try StateFileIO.syncDirectory(directory)
         files.compactedSize[key] = output.count
         logger.debug("compacted usage file", metadata: ["file": "\(path)", "lines": "\(parsed.lineCount) -> \(kept.count)"])

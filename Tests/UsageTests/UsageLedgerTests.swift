@@ -170,6 +170,54 @@ struct UsageLedgerTests {
         }
     }
 
+    @Test("repeated queries read only what was appended, and agree with a full read through appends, a torn tail and compactions")
+    func cachedQueries() throws {
+        let dir = try UsageTestDirectory()
+        defer { dir.remove() }
+        let clock = UsageTestClock(Self.noon)
+        let ledger = Self.ledger(dir.path, clock: clock)
+        let other = Self.ledger(dir.path, clock: clock, shard: .init(index: 1, count: 2))
+        let path = dir.path + "/usage/alice.jsonl"
+        func agrees(_ step: String) {
+            let full = UsageFileParser.load(usageDirectory: dir.path + "/usage").records.merged()
+            #expect(ledger.records().merged() == full, "\(step)")
+        }
+        agrees("no files")
+        for round in 0..<3 {
+            ledger.record(key: "alice", account: "a\(round)", model: "m", outcome: .success, inputTokens: 10)
+            ledger.record(key: "bob", account: "a1", model: "m", outcome: .failure)
+            try ledger.flush()
+            agrees("round \(round)")
+        }
+        // A whole last line without its newline counts once, before and after the next flush completes it.
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        handle.seekToEndOfFile()
+        handle.write(
+            Data(
+                #"{"hour":"2026-12-07T12:00:00Z","key":"alice","account":"a9","model":"m","requests":7,"failures":0,"throttled":0,"input_tokens":0,"output_tokens":0}"#
+                    .utf8))
+        try handle.close()
+        agrees("whole line without newline")
+        #expect(ledger.records().merged().first { $0.account == "a9" }?.counts.requests == 7)
+        ledger.record(key: "alice", account: "a1", model: "m", outcome: .success)
+        try ledger.flush()
+        agrees("after the next flush")
+        #expect(ledger.records().merged().first { $0.account == "a9" }?.counts.requests == 7)
+        // Rewritten files (this process's compaction, another shard's) are read anew.
+        try ledger.compact(key: "alice")
+        agrees("after compaction")
+        other.record(key: "alice", account: "a1", model: "m", outcome: .success, inputTokens: 5)
+        try other.flush()
+        agrees("another shard's file")
+        try other.compact(key: "alice")
+        agrees("another shard's compaction")
+        other.record(key: "alice", account: "a1", model: "m", outcome: .success, inputTokens: 5)
+        try other.flush()
+        try other.compact(key: "alice")
+        agrees("another shard's second compaction")
+        #expect(Self.totals(ledger.records()).inputTokens == 40)
+    }
+
     @Test("sharded instances write their own folders and readers merge every folder")
     func shardFolders() throws {
         let dir = try UsageTestDirectory()
