@@ -1,23 +1,42 @@
 import Foundation
 import NIOHTTP1
+import ProxyConfig
 import ProxyServer
 import QSimulator
 import Testing
 
-/// Two accounts whose requests the simulator can tell apart by `profileArn`, so a directive such as
-/// `[[sim:throttle:profile/a]]` fails only account `a`.
-private let twoAccounts = """
+/// Two accounts of `kind` whose requests the simulator can tell apart by `profileArn`, so a directive such as
+/// `[[sim:throttle:profile/a]]` fails only account `a`. The tests below run for both kinds: an OIDC account refreshes
+/// at the simulator's `/token`, a Kiro one at its `/refreshToken`, and both serve through the same request path.
+func twoAccounts(_ kind: AccountKind) -> String {
+    """
       - id: a
-        client_id: c
-        client_secret: s
-        refresh_token: rt-a
+    \(credentialLines(kind, refreshToken: "rt-a"))
         profile_arn: arn:aws:codewhisperer:us-east-1:1:profile/a
       - id: b
-        client_id: c
-        client_secret: s
-        refresh_token: rt-b
+    \(credentialLines(kind, refreshToken: "rt-b"))
         profile_arn: arn:aws:codewhisperer:us-east-1:1:profile/b
     """
+}
+
+/// The default single account `sim` (refresh token `sim-refresh`) of `kind`.
+func simAccount(_ kind: AccountKind) -> String {
+    "  - id: sim\n" + credentialLines(kind, refreshToken: "sim-refresh")
+}
+
+/// An account item's credential keys for `kind`, indented for an item of `accounts:`.
+func credentialLines(_ kind: AccountKind, refreshToken: String) -> String {
+    switch kind {
+    case .oidc: "    client_id: c\n    client_secret: s\n    refresh_token: \(refreshToken)"
+    case .kiro: "    kind: kiro\n    refresh_token: \(refreshToken)"
+    }
+}
+
+/// How many refreshes the simulator answered for `kind`: OIDC refreshes are counted under their client id, Kiro's
+/// under `kiro`.
+func refreshes(_ harness: ProxyHarness, _ kind: AccountKind) -> Int {
+    harness.simulator.refreshesByClient[kind == .kiro ? "kiro" : "c"] ?? 0
+}
 
 /// Round robin makes the first request go to `a`, so failover to `b` is deterministic.
 private let roundRobin = "balancing: {strategy: round_robin, retries: 2, cooldown: 30s}"
@@ -36,9 +55,9 @@ private func stateLines(_ harness: ProxyHarness, _ id: String) throws -> [[Strin
 
 @Suite("Accounts end to end: health states, failover, refresh, state directory")
 struct AccountsEndToEndTests {
-    @Test("a throttled account cools down, the request fails over to the other account and succeeds")
-    func throttledFailsOver() async throws {
-        try await withProxy(accounts: twoAccounts, extraYAML: roundRobin) { harness in
+    @Test("a throttled account cools down, the request fails over to the other account and succeeds", arguments: AccountKind.allCases)
+    func throttledFailsOver(kind: AccountKind) async throws {
+        try await withProxy(accounts: twoAccounts(kind), extraYAML: roundRobin) { harness in
             let reply = try await harness.post("/v1/messages", claudeRequest("hi [[sim:throttle:profile/a]]"))
             #expect(reply.status == 200)
             let items = try await healthItems(harness)
@@ -49,9 +68,9 @@ struct AccountsEndToEndTests {
         }
     }
 
-    @Test("when every account is throttled the client gets 429 with retry-after of the earliest recovery")
-    func allThrottled() async throws {
-        try await withProxy(accounts: twoAccounts, extraYAML: roundRobin) { harness in
+    @Test("when every account is throttled the client gets 429 with retry-after of the earliest recovery", arguments: AccountKind.allCases)
+    func allThrottled(kind: AccountKind) async throws {
+        try await withProxy(accounts: twoAccounts(kind), extraYAML: roundRobin) { harness in
             let reply = try await harness.post("/v1/messages", claudeRequest("hi [[sim:throttle]]"))
             #expect(reply.status == 429)
             #expect((reply.json?["error"] as? [String: Any])?["type"] as? String == "rate_limit_error")
@@ -70,9 +89,9 @@ struct AccountsEndToEndTests {
         }
     }
 
-    @Test("a suspended account is taken out of service for good; with none left the client gets 529")
-    func suspended() async throws {
-        try await withProxy(accounts: twoAccounts, extraYAML: roundRobin) { harness in
+    @Test("a suspended account is taken out of service for good; with none left the client gets 529", arguments: AccountKind.allCases)
+    func suspended(kind: AccountKind) async throws {
+        try await withProxy(accounts: twoAccounts(kind), extraYAML: roundRobin) { harness in
             let first = try await harness.post("/v1/messages", claudeRequest("hi [[sim:suspend:profile/a]]"))
             #expect(first.status == 200)
             var items = try await healthItems(harness)
@@ -107,9 +126,9 @@ struct AccountsEndToEndTests {
         }
     }
 
-    @Test("with shard settings an instance serves only the accounts it owns and says so in /healthz and /metrics")
-    func sharding() async throws {
-        let accounts = twoAccounts.replacingOccurrences(
+    @Test("with shard settings an instance serves only the accounts it owns and says so in /healthz and /metrics", arguments: AccountKind.allCases)
+    func sharding(kind: AccountKind) async throws {
+        let accounts = twoAccounts(kind).replacingOccurrences(
             of: "profile_arn: arn:aws:codewhisperer:us-east-1:1:profile/a",
             with: "profile_arn: arn:aws:codewhisperer:us-east-1:1:profile/a\n    shard: 1"
         )
@@ -136,9 +155,9 @@ struct AccountsEndToEndTests {
         }
     }
 
-    @Test("an exhausted monthly quota parks the account until the 1st of next month and fails over")
-    func quotaExhausted() async throws {
-        try await withProxy(accounts: twoAccounts, extraYAML: roundRobin) { harness in
+    @Test("an exhausted monthly quota parks the account until the 1st of next month and fails over", arguments: AccountKind.allCases)
+    func quotaExhausted(kind: AccountKind) async throws {
+        try await withProxy(accounts: twoAccounts(kind), extraYAML: roundRobin) { harness in
             let reply = try await harness.post("/v1/messages", claudeRequest("hi [[sim:monthly:profile/a]]"))
             #expect(reply.status == 200)
             let items = try await healthItems(harness)
@@ -148,9 +167,9 @@ struct AccountsEndToEndTests {
         }
     }
 
-    @Test("an expired token is refreshed once and the request retried on the same account")
-    func expiredTokenRefreshedOnce() async throws {
-        try await withProxy(accounts: twoAccounts, extraYAML: roundRobin) { harness in
+    @Test("an expired token is refreshed once and the request retried on the same account", arguments: AccountKind.allCases)
+    func expiredTokenRefreshedOnce(kind: AccountKind) async throws {
+        try await withProxy(accounts: twoAccounts(kind), extraYAML: roundRobin) { harness in
             #expect(try await harness.post("/v1/messages", claudeRequest("hi")).status == 200)
             #expect(harness.simulator.refreshCount == 1)
             harness.simulator.expireAllAccessTokens()
@@ -158,15 +177,16 @@ struct AccountsEndToEndTests {
             #expect(try await harness.post("/v1/messages", claudeRequest("hi")).status == 200)
             #expect(try await harness.post("/v1/messages", claudeRequest("hi")).status == 200)
             #expect(harness.simulator.refreshCount == 3)
+            #expect(refreshes(harness, kind) == 3)  // at the kind's own refresh endpoint
             let items = try await healthItems(harness)
             #expect(items["a"]?["state"] as? String == "active")
             #expect(items["a"]?["failures"] as? Int == 0)
         }
     }
 
-    @Test("a burst of 50 requests on an expired token causes exactly one refresh")
-    func burstCausesOneRefresh() async throws {
-        try await withProxy { harness in
+    @Test("a burst of 50 requests on an expired token causes exactly one refresh", arguments: AccountKind.allCases)
+    func burstCausesOneRefresh(kind: AccountKind) async throws {
+        try await withProxy(accounts: simAccount(kind)) { harness in
             #expect(try await harness.post("/v1/messages", claudeRequest("hi")).status == 200)
             harness.simulator.expireAllAccessTokens()
             let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -180,10 +200,13 @@ struct AccountsEndToEndTests {
         }
     }
 
-    @Test("an idle account's token is refreshed before it expires, and rotated refresh tokens reach the state file first")
-    func idleRefreshBeforeExpiry() async throws {
+    @Test(
+        "an idle account's token is refreshed before it expires, and rotated refresh tokens reach the state file first",
+        arguments: AccountKind.allCases)
+    func idleRefreshBeforeExpiry(kind: AccountKind) async throws {
         let options = SimulatorOptions(refreshTokens: ["sim-refresh"], accessTokenLifetime: 4, rotateRefreshTokens: true)
-        try await withProxy(simulator: options, extraYAML: "refresh: {before_expiry: 2s, jitter: 0s}") { harness in
+        try await withProxy(simulator: options, accounts: simAccount(kind), extraYAML: "refresh: {before_expiry: 2s, jitter: 0s}") {
+            harness in
             #expect(try await harness.post("/v1/messages", claudeRequest("hi")).status == 200)
             #expect(harness.simulator.refreshCount == 1)
             // No request now: the background loop refreshes about 2 s in, well before the 4 s expiry.
@@ -194,14 +217,22 @@ struct AccountsEndToEndTests {
             #expect(tokens.count >= 2)
             #expect(Set(tokens.compactMap { $0["refresh_token"] as? String }).count == tokens.count)
             #expect(!tokens.contains { $0["refresh_token"] as? String == "sim-refresh" })
+            if kind == .kiro {
+                // A Kiro token record says its kind and keeps the profile the refresh returned, which the requests name.
+                let arn = SimulatorOptions.defaultKiroProfileARN
+                #expect(tokens.allSatisfy { $0["kind"] as? String == "kiro" && $0["profile_arn"] as? String == arn })
+                #expect(harness.simulator.requestsByProfile[arn] == 2)
+            } else {
+                #expect(tokens.allSatisfy { $0["kind"] == nil && $0["profile_arn"] == nil })
+            }
             let attributes = try FileManager.default.attributesOfItem(atPath: harness.stateDirectory + "/sim.jsonl")
             #expect((attributes[.posixPermissions] as? Int) == 0o600)
         }
     }
 
-    @Test("session affinity: requests with one X-Claude-Code-Session-Id stay on one account")
-    func sessionAffinity() async throws {
-        try await withProxy(accounts: twoAccounts, extraYAML: "balancing: {strategy: round_robin}") { harness in
+    @Test("session affinity: requests with one X-Claude-Code-Session-Id stay on one account", arguments: AccountKind.allCases)
+    func sessionAffinity(kind: AccountKind) async throws {
+        try await withProxy(accounts: twoAccounts(kind), extraYAML: "balancing: {strategy: round_robin}") { harness in
             for _ in 0..<6 {
                 let reply = try await harness.post(
                     "/v1/messages", claudeRequest("hi"),
@@ -214,12 +245,13 @@ struct AccountsEndToEndTests {
         }
     }
 
-    @Test("a run-time account file dropped into the state directory is picked up live")
-    func stateFileDroppedIn() async throws {
+    @Test("a run-time account file dropped into the state directory is picked up live", arguments: AccountKind.allCases)
+    func stateFileDroppedIn(kind: AccountKind) async throws {
         try await withProxy(reload: pollingReload) { harness in
             try FileManager.default.createDirectory(atPath: harness.stateDirectory, withIntermediateDirectories: true)
+            let credentials = kind == .kiro ? #""kind":"kiro""# : #""client_id":"c","client_secret":"s""#
             let line =
-                #"{"ts":"2026-11-22T05:00:00.000Z","type":"account","label":"Dropped","client_id":"c","client_secret":"s","refresh_token":"rt-x","profile_arn":null,"enabled":true,"weight":1}"#
+                #"{"ts":"2026-11-22T05:00:00.000Z","type":"account","label":"Dropped",\#(credentials),"refresh_token":"rt-x","profile_arn":null,"enabled":true,"weight":1}"#
             try (line + "\n").write(toFile: harness.stateDirectory + "/dropped.jsonl", atomically: true, encoding: .utf8)
             try await harness.eventuallyAsync("the dropped account appears") { try await healthItems(harness)["dropped"] != nil }
             let items = try await healthItems(harness)
@@ -231,10 +263,10 @@ struct AccountsEndToEndTests {
         }
     }
 
-    @Test("reloading the YAML keeps a rotated refresh token instead of going back to the seed")
-    func reloadKeepsRotatedToken() async throws {
+    @Test("reloading the YAML keeps a rotated refresh token instead of going back to the seed", arguments: AccountKind.allCases)
+    func reloadKeepsRotatedToken(kind: AccountKind) async throws {
         let options = SimulatorOptions(refreshTokens: ["sim-refresh"], rotateRefreshTokens: true)
-        try await withProxy(simulator: options, reload: pollingReload) { harness in
+        try await withProxy(simulator: options, accounts: simAccount(kind), reload: pollingReload) { harness in
             #expect(try await harness.post("/v1/messages", claudeRequest("hi")).status == 200)
             try harness.editConfig(replacing: "log: {level: critical}", with: "log: {level: critical}\nbalancing: {retries: 1}")
             try await harness.eventuallyAsync("the new config is in force") { try await harness.generation() == 2 }

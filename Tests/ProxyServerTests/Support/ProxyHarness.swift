@@ -122,6 +122,7 @@ func withProxy(
             upstream:
               endpoint: http://127.0.0.1:\(simPort)/
               oidc_endpoint: \(oidcEndpoint ?? "http://127.0.0.1:\(simPort)")
+              kiro_auth_endpoint: http://127.0.0.1:\(simPort)
               \(readTimeout.map { "read_timeout: \($0)" } ?? "")
             log: {level: critical}
             \(extraYAML)
