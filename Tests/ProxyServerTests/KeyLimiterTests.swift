@@ -65,6 +65,24 @@ struct KeyLimiterTests {
         #expect(limiter.current(key: "k").streams == 0)
     }
 
+    @Test("a hang-up frees the stream once; the release that follows still counts the tokens, and frees nothing more")
+    func hangupThenRelease() throws {
+        let limiter = KeyLimiter(now: { 1_796_644_800 })
+        let limits = ProxyConfig.KeyLimits(concurrentStreams: 2)
+        let permit = try limiter.admit(key: "k", limits: limits).get()
+        let other = try limiter.admit(key: "k", limits: limits).get()
+        let hooks = Mutex(0)
+        permit.onFree { hooks.withLock { $0 += 1 } }
+        permit.freeStream()
+        permit.freeStream()
+        #expect(limiter.current(key: "k").streams == 1)
+        permit.release(tokens: 50)
+        #expect(limiter.current(key: "k") == KeyUsageNow(requestsLastMinute: 2, streams: 1, tokensToday: 50))
+        #expect(hooks.withLock { $0 } == 1)
+        other.release()
+        #expect(limiter.current(key: "k").streams == 0)
+    }
+
     @Test("tokens_per_day: counted at release, refused once reached, reset at the next UTC midnight")
     func tokensPerDay() throws {
         let clock = TestClock()

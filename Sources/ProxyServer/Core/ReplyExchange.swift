@@ -50,7 +50,11 @@ struct ReplyExchange: Sendable {
         }
         if model.thinking && conversation.thinking == nil { conversation.thinking = .enabled(budgetTokens: 16_000) }
         // The key's allowlist and limits, before an account is checked out.
-        if let refusal = runtime.admitKey(clientModel: clientModel, model: model, settings: settings, recorder: recorder) { throw fail(refusal) }
+        if let refusal = runtime.admitKey(
+            clientModel: clientModel, model: model, settings: settings, recorder: recorder, connection: routing.connection)
+        {
+            throw fail(refusal)
+        }
 
         let plan: UpstreamRequestPlan
         do {

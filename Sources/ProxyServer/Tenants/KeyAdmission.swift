@@ -1,3 +1,4 @@
+import NIOCore
 import ProxyConfig
 import Translation
 
@@ -24,8 +25,10 @@ extension ProxyRuntime {
     /// - Parameters:
     ///   - clientModel: The model name as the client wrote it, for the message.
     ///   - model: What it resolved to.
+    ///   - connection: The client's connection: a hang-up frees the key's stream even if the response is never written.
     func admitKey(
-        clientModel: String, model: ServerSettings.ModelChoice, settings: ServerSettings, recorder: AccessLogRecorder?
+        clientModel: String, model: ServerSettings.ModelChoice, settings: ServerSettings, recorder: AccessLogRecorder?,
+        connection: (any Channel)?
     ) -> ProxyFailure? {
         guard let recorder, let key = apiKey(named: recorder.snapshot.apiKey, settings: settings) else { return nil }
         if let allowed = allowedModels(of: key, settings: settings), !allowed.contains(model.upstreamID.lowercased()) {
@@ -37,6 +40,11 @@ extension ProxyRuntime {
         switch keyLimiter.admit(key: key.name, limits: key.limits) {
         case .success(let permit):
             recorder.update { $0.keyPermit = permit }
+            if let connection {
+                let hangups = self.hangups
+                let registration = hangups.onHangup(of: connection) { permit.freeStream() }
+                permit.onFree { hangups.cancel(registration) }
+            }
             return nil
         case .failure(let refusal):
             refuse(key: key.name, limit: refusal.limitName, recorder: recorder)
