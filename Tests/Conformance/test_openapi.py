@@ -207,6 +207,7 @@ EXPECTED_OPERATIONS = {
     "POST /v2/accounts/{id}/refresh",
     "GET /v2/config",
     "POST /v2/reload",
+    "GET /v2/usage",
     "POST /v2/auth/start",
     "GET /v2/auth/status/{authId}",
     "POST /v2/auth/claim/{authId}",
