@@ -37,6 +37,14 @@ extension ConfigDecoder {
                 decoder.reader.report("'\(value.prefix(80))' is not a valid key name; use \(ProxyConfig.Account.idRule)", field)
                 return
             }
+            // Usage and metrics count the admin keys' requests as `admin`, those of a server without keys as
+            // `anonymous`: a key of either name would be counted with them.
+            guard !["admin", "anonymous"].contains(value) else {
+                decoder.reader.report(
+                    "'\(value)' is reserved (usage and metrics count \(value == "admin" ? "admin keys" : "requests without a key") under it); choose another name",
+                    field)
+                return
+            }
             draft.name = value
             draft.nameField = field
         },

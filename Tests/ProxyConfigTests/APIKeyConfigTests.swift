@@ -54,6 +54,7 @@ struct APIKeyConfigTests {
             ("api_keys:\n  - key: k", 2, 5, "api_keys[0]", "missing required key 'name'"),
             ("api_keys:\n  - name: a", 2, 5, "api_keys[0]", "missing required key 'key'"),
             ("api_keys:\n  - name: .hidden\n    key: k", 2, 5, "api_keys[0].name", "is not a valid key name"),
+            ("api_keys:\n  - name: admin\n    key: k", 2, 5, "api_keys[0].name", "'admin' is reserved"),
             (
                 "api_keys:\n  - name: a\n    key: k\n  - name: a\n    key: k2", 4, 5, "api_keys[1].name",
                 "duplicate key name 'a' (first used at line 2)"
