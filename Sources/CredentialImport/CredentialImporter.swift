@@ -23,8 +23,6 @@ package struct CredentialImporter: Sendable {
             case add(accountID: String)
             /// Already an account (matched by refresh-token fingerprint or OIDC client id): nothing to do.
             case alreadyPresent(accountID: String)
-            /// Cannot be imported by this build.
-            case unsupported(ImportError)
         }
 
         package var candidate: ImportCandidate
@@ -61,17 +59,6 @@ package struct CredentialImporter: Sendable {
                 steps.append(Step(candidate: candidate, action: .alreadyPresent(accountID: id)))
                 continue
             }
-            if case .kiroSocial = candidate.credential {
-                steps.append(
-                    Step(
-                        candidate: candidate,
-                        action: .unsupported(
-                            ImportError(
-                                .unsupported,
-                                "\(candidate.origin) is a Kiro social sign-in (Google/GitHub); it needs kind: kiro accounts, "
-                                    + "which this build does not have yet"))))
-                continue
-            }
             let id = AccountStateStore.accountID(fromLabel: label ?? candidate.source, taken: taken)
             taken.insert(id)
             seen.add(candidate, as: id)
@@ -87,8 +74,6 @@ package struct CredentialImporter: Sendable {
             switch step.action {
             case .alreadyPresent(let id):
                 outcomes.append(.alreadyPresent(accountID: id))
-            case .unsupported(let error):
-                outcomes.append(.failed(error))
             case .add(let id):
                 do throws(ImportError) {
                     try await add(step.candidate, as: id, label: label ?? step.candidate.source)
@@ -101,14 +86,27 @@ package struct CredentialImporter: Sendable {
         return outcomes
     }
 
-    /// Refreshes `candidate` and, when that works, saves it as account `id`.
+    /// Refreshes `candidate` and, when that works, saves it as account `id`: an OIDC sign-in as a `kind: oidc`
+    /// account with its client registration, a Kiro social sign-in as a `kind: kiro` account.
+    ///
+    /// A Kiro account's profile ARN is the one its refresh returned (the file's when the reply names none), kept
+    /// in the `token` record as every Kiro refresh keeps it, rather than pinned in the `account` record: the
+    /// service's answer stays authoritative. The token's region is not saved as the account's `region`, which
+    /// would also move its Amazon Q endpoint; the refresh goes to `upstream.kiro_auth_endpoint` (or us-east-1's).
     package func add(_ candidate: ImportCandidate, as id: String, label: String) async throws(ImportError) {
-        guard case .oidc(let clientID, let clientSecret) = candidate.credential else {
-            throw ImportError(.unsupported, "\(candidate.origin): only OIDC (Builder ID / Identity Center) sign-ins can be imported by this build")
+        let kind: AccountKind
+        let clientID: String
+        let clientSecret: String
+        switch candidate.credential {
+        case .oidc(let id, let secret):
+            (kind, clientID, clientSecret) = (.oidc, id, secret)
+        case .kiroSocial:
+            (kind, clientID, clientSecret) = (.kiro, "", "")
         }
+        let accountProfileARN = kind == .oidc ? candidate.profileARN : nil
         let credentials = AccountCredentials(
-            id: id, label: label, clientID: clientID, clientSecret: clientSecret, refreshToken: candidate.refreshToken,
-            profileARN: candidate.profileARN)
+            id: id, label: label, kind: kind, clientID: clientID, clientSecret: clientSecret, refreshToken: candidate.refreshToken,
+            profileARN: accountProfileARN)
         let token: RefreshedToken
         do {
             token = try await refresher(credentials)
@@ -123,10 +121,11 @@ package struct CredentialImporter: Sendable {
         let store = AccountStateStore(directory: stateDirectory, logger: logger)
         do {
             try store.saveNewAccount(
-                id: id, label: label, clientID: clientID, clientSecret: clientSecret, profileARN: candidate.profileARN,
+                id: id, label: label, kind: kind, clientID: clientID, clientSecret: clientSecret, profileARN: accountProfileARN,
                 tokens: NewAccountTokens(
                     seedRefreshToken: candidate.refreshToken, currentRefreshToken: token.refreshToken ?? candidate.refreshToken,
-                    accessToken: token.accessToken, expiresAt: Date().addingTimeInterval(Double(token.expiresIn.components.seconds))))
+                    accessToken: token.accessToken, expiresAt: Date().addingTimeInterval(Double(token.expiresIn.components.seconds)),
+                    profileARN: kind == .kiro ? token.profileARN ?? candidate.profileARN : nil))
         } catch {
             throw ImportError(.stateDirectory, "the account could not be saved in \(stateDirectory): \(error)")
         }
@@ -150,7 +149,7 @@ package struct ExistingAccounts: Sendable {
         for account in config?.accounts ?? [] {
             ids.insert(account.id)
             fingerprints[RefreshTokenFingerprint.of(account.refreshToken.value)] = account.id
-            clientIDs[account.clientID.value] = account.id
+            if !account.clientID.value.isEmpty { clientIDs[account.clientID.value] = account.id }
         }
         for (id, snapshot) in AccountStateStore.load(directory: stateDirectory) {
             ids.insert(id)

@@ -11,8 +11,6 @@ package struct ImportError: Error, Sendable, Equatable, CustomStringConvertible 
         case refused
         /// The token service could not be reached, or answered with a server error: nothing was written.
         case unreachable
-        /// The credentials are of a kind this build cannot use yet.
-        case unsupported
         /// Reading a SQLite database needs the system's sqlite3 library, which is missing.
         case sqliteUnavailable = "sqlite_unavailable"
         /// The account could not be written to the state directory.

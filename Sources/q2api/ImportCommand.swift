@@ -4,6 +4,7 @@ import CredentialImport
 import Foundation
 import Logging
 import ProxyConfig
+import ProxyServer
 import Upstream
 
 #if canImport(Glibc)
@@ -24,7 +25,8 @@ struct ImportCommand: AsyncParsableCommand {
         discussion: """
             Without --from, the standard places under $HOME are searched: ~/.aws/sso/cache/kiro-auth-token.json (kiro-ide), \
             ~/.local/share/amazon-q/data.sqlite3 (q-cli), ~/.local/share/kiro-cli/data.sqlite3 (kiro-cli) and \
-            ~/.aws/sso/cache/*.json (sso-cache). Each set of credentials is refreshed once before it is saved; \
+            ~/.aws/sso/cache/*.json (sso-cache). Builder ID and Identity Center sign-ins become kind: oidc accounts, \
+            Kiro social sign-ins (Google, GitHub) kind: kiro accounts. Each set of credentials is refreshed once before it is saved; \
             nothing is written for credentials the token service refuses. --dry-run shows what would be imported, \
             secrets redacted, and neither refreshes nor writes anything.
             """)
@@ -85,26 +87,12 @@ struct ImportCommand: AsyncParsableCommand {
         }
 
         // 2. Plan (no network, no write), then refresh and save.
-        let http = try UpstreamHTTPClient(
+        // The server's refresher: OIDC sign-ins at upstream.oidc_endpoint, Kiro ones at Kiro's auth service.
+        let clients = try UpstreamClients(
             settings: .init(connectTimeout: config.upstream.connectTimeout, readTimeout: .seconds(60), proxy: config.upstream.proxy?.absoluteString))
-        let oidc = OIDCClient(http: http)
-        let endpoint = config.upstream.oidcEndpoint.absoluteString
         let importer = CredentialImporter(
             stateDirectory: stateDirectory, existing: ExistingAccounts(stateDirectory: stateDirectory, config: config),
-            refresher: { credentials throws(TokenRefreshError) in
-                do {
-                    let grant = try await oidc.refresh(
-                        endpoint: endpoint, clientID: credentials.clientID, clientSecret: credentials.clientSecret,
-                        refreshToken: credentials.refreshToken, logger: logger)
-                    return RefreshedToken(accessToken: grant.accessToken, expiresIn: .seconds(grant.expiresIn), refreshToken: grant.refreshToken)
-                } catch let error as OIDCError {
-                    throw TokenRefreshError(
-                        isPermanent: error.kind == .invalidGrant || error.kind == .invalidClient || error.kind == .rejected,
-                        message: error.description)
-                } catch {
-                    throw TokenRefreshError(isPermanent: false, message: "token refresh failed")
-                }
-            }, logger: logger)
+            refresher: AccountTokenRefresher.make(upstream: config.upstream, clients: clients, logger: logger), logger: logger)
         let steps = importer.plan(candidates, label: label)
         var outcomes: [CredentialImporter.Outcome] = []
         if !dryRun {
@@ -112,7 +100,7 @@ struct ImportCommand: AsyncParsableCommand {
             outcomes = await importer.run(steps, label: label)
             signal(SIGINT, SIG_DFL)
         }
-        try? await http.shutdown()
+        await clients.shutdown()
 
         // 3. Report.
         var text = ""
@@ -123,9 +111,6 @@ struct ImportCommand: AsyncParsableCommand {
             switch (step.action, outcome) {
             case (.alreadyPresent(let id), _):
                 text += "  = already imported as account \(id); nothing to do\n"
-            case (.unsupported(let error), _):
-                text += "  ! cannot import: \(error.message)\n"
-                failed = true
             case (.add(let id), nil):
                 text += "  + would import as account \(id) (after a successful refresh)\n"
             case (.add, .imported(let id)?):

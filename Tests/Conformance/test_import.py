@@ -89,7 +89,7 @@ def write_config(tmp: Path, sim_url: str, port: int) -> Path:
         "version: 1\n"
         f"listeners: [{{address: '127.0.0.1:{port}'}}]\n"
         f'api_keys: ["{KEY}"]\n'
-        f"upstream: {{endpoint: '{sim_url}/', oidc_endpoint: '{sim_url}'}}\n"
+        f"upstream: {{endpoint: '{sim_url}/', oidc_endpoint: '{sim_url}', kiro_auth_endpoint: '{sim_url}'}}\n"
         "state_dir: ./state\n"
         "accounts: []\n"
     )
@@ -216,3 +216,50 @@ def test_missing_corrupt_and_absent_credentials_are_clear_errors(binary, tmp_pat
     broken = run_import(binary, config, empty, "--from", str(corrupt_db))
     assert broken.returncode == 1 and "SQLite" in broken.stderr
     assert state_files(tmp_path) == []
+
+
+def test_a_kiro_cli_social_sign_in_becomes_a_kiro_account_that_serves(binary, tmp_path):
+    social_refresh = "aorIMPORTKIROSOCIAL000000000003"
+    simulator, sim_url = start_simulator(binary, tmp_path, "--refresh-token", social_refresh, "--rotate-refresh-tokens")
+    port = free_port()
+    config = write_config(tmp_path, sim_url, port)
+    home = tmp_path / "kiro-home"
+    data = home / ".local" / "share" / "kiro-cli"
+    data.mkdir(parents=True)
+    db = sqlite3.connect(data / "data.sqlite3")
+    db.execute("CREATE TABLE auth_kv (key TEXT PRIMARY KEY, value TEXT)")
+    db.execute("INSERT INTO auth_kv VALUES (?, ?)", ("kirocli:social:token", json.dumps({
+        "access_token": "aoaIMPORTKIROSOCIALACCESS0003", "refresh_token": social_refresh, "expires_at": "2025-01-01T00:00:00Z",
+        "profile_arn": "arn:aws:codewhisperer:us-east-1:699475941385:profile/FROMFILE",
+    })))
+    db.commit()
+    db.close()
+    log = open(tmp_path / "serve.log", "wb")
+    server = subprocess.Popen([binary, "serve", "-c", str(config)], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        result = run_import(binary, config, home, "--from", "kiro-cli", "--label", "Kiro GitHub")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "kind kiro" in result.stdout and "imported as account kiro-github" in result.stdout
+        assert social_refresh not in result.stdout + result.stderr
+        records = [json.loads(line) for line in (tmp_path / "state" / "kiro-github.jsonl").read_text().splitlines()]
+        assert [record["type"] for record in records] == ["account", "token"]
+        assert records[0]["kind"] == "kiro"
+        deadline = time.monotonic() + 20
+        reply = None
+        while time.monotonic() < deadline:
+            try:
+                reply = httpx.post(url + "/v1/messages", timeout=30, trust_env=False,
+                                   headers={"x-api-key": KEY, "x-q2api-account": "kiro-github"},
+                                   json={"model": MODEL, "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]})
+                if reply.status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        assert reply is not None and reply.status_code == 200, reply.text if reply is not None else "no reply"
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+        simulator.terminate()
+        simulator.wait(timeout=10)

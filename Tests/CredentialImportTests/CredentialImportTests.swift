@@ -314,18 +314,29 @@ struct CredentialImporterTests {
         #expect(AccountStateStore.load(directory: state).count == 1)
     }
 
-    @Test("a Kiro social sign-in is not imported until kind: kiro accounts exist, and nothing is written")
-    func socialNeedsKiroAccounts() async throws {
+    @Test("a Kiro social sign-in becomes a kind: kiro account without a client, with the profile ARN its refresh returned")
+    func socialBecomesKiroAccount() async throws {
         let home = try FixtureHome()
         try home.write(".aws/sso/cache/kiro-auth-token.json", socialToken)
         let state = home.root + "/state"
-        let importer = importer(state, valid: ["aorSOCIALREFRESH2222222222"])
-        let outcomes = await importer.run(importer.plan(try CredentialSource.kiroIDE.read(in: home.directories)))
-        guard case .failed(let error) = try #require(outcomes.first) else {
-            Issue.record("expected a failure, got \(outcomes)")
-            return
+        let refresher: TokenRefresher = { credentials throws(TokenRefreshError) in
+            guard credentials.kind == .kiro, credentials.clientID.isEmpty, credentials.refreshToken == "aorSOCIALREFRESH2222222222" else {
+                throw TokenRefreshError(isPermanent: true, message: "invalid_grant")
+            }
+            return RefreshedToken(
+                accessToken: "aoaKIRO", expiresIn: .seconds(3600), refreshToken: "aorSOCIALROTATED",
+                profileARN: "arn:aws:codewhisperer:us-east-1:699475941385:profile/FROMREFRESH")
         }
-        #expect(error.kind == .unsupported)
-        #expect(AccountStateStore.load(directory: state).isEmpty)
+        let importer = CredentialImporter(
+            stateDirectory: state, existing: ExistingAccounts(stateDirectory: state, config: nil), refresher: refresher,
+            logger: Logger(label: "test"))
+        let outcomes = await importer.run(importer.plan(try CredentialSource.kiroIDE.read(in: home.directories)))
+        #expect(outcomes == [.imported(accountID: "kiro-ide")])
+        let saved = try #require(AccountStateStore.load(directory: state)["kiro-ide"])
+        #expect(saved.account?.kind == .kiro)
+        #expect(saved.account?.clientID.value == "")
+        #expect(saved.account?.profileARN == nil)
+        #expect(saved.token?.refreshToken.value == "aorSOCIALROTATED")
+        #expect(saved.token?.profileARN == "arn:aws:codewhisperer:us-east-1:699475941385:profile/FROMREFRESH")
     }
 }

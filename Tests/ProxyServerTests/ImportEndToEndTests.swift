@@ -53,6 +53,27 @@ struct ImportEndToEndTests {
         }
     }
 
+    @Test("a Kiro social sign-in pasted into the import route becomes a kind: kiro account that serves")
+    func kiroSocialSignIn() async throws {
+        let options = SimulatorOptions(refreshTokens: ["sim-refresh", "aorKIROSOCIALREFRESH000000001"], rotateRefreshTokens: true)
+        try await withProxy(simulator: options, extraYAML: "admin_keys: [\"\(adminKey)\"]") { harness in
+            let token = #"""
+                {"accessToken":"aoaKIROSOCIALACCESS","refreshToken":"aorKIROSOCIALREFRESH000000001","expiresAt":"2025-01-01T00:00:00.000Z",
+                 "authMethod":"social","provider":"Github","profileArn":"arn:aws:codewhisperer:us-east-1:699475941385:profile/FROMFILE"}
+                """#
+            let imported = try await harness.post("/v2/accounts/import", #"{"token_file": \#(token), "label": "Kiro GitHub"}"#, headers: adminHeaders)
+            #expect(imported.status == 201, "\(imported.body)")
+            #expect((imported.json?["candidate"] as? [String: Any])?["kind"] as? String == "kiro")
+            #expect(!imported.body.contains("aorKIROSOCIALREFRESH000000001"))
+            let served = try await harness.post(
+                "/v1/messages", claudeRequest("hi"), headers: [("x-api-key", ProxyHarness.apiKey), ("x-q2api-account", "kiro-github")])
+            #expect(served.status == 200, "\(served.body)")
+            #expect(harness.simulator.refreshesByClient["kiro"] == 1)
+            let saved = try String(contentsOfFile: harness.stateDirectory + "/kiro-github.jsonl", encoding: .utf8)
+            #expect(saved.contains(#""kind":"kiro""#))
+        }
+    }
+
     @Test("the import route refuses bad input in the admin API's error shape and writes nothing")
     func adminRouteRefusals() async throws {
         let options = SimulatorOptions(refreshTokens: ["sim-refresh"])

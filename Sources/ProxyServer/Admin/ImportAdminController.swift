@@ -47,8 +47,6 @@ struct ImportAdminController: Sendable {
         switch step.action {
         case .alreadyPresent(let id):
             return AdminJSON.response(reply.setting("status", to: "already_present").setting("account_id", to: .string(id)))
-        case .unsupported(let error):
-            throw AdminError(.init(code: 422), "unsupported", error.message)
         case .add(let id) where dryRun:
             return AdminJSON.response(reply.setting("status", to: "would_import").setting("account_id", to: .string(id)))
         case .add(let id):

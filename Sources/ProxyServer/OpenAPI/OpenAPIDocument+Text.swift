@@ -641,7 +641,8 @@ paths:
         imported, secrets redacted, and nothing is refreshed or written. Otherwise the credentials are refreshed once
         and saved only when that works (422 `invalid_credentials` when the token service refuses them). Credentials
         that are already an account (same refresh token or OIDC client id) answer 200 `already_present`.
-        Kiro social sign-ins (Google, GitHub) answer 422 `unsupported` until `kind: kiro` accounts exist.
+        A Kiro social sign-in (Google, GitHub) becomes a `kind: kiro` account, refreshed at Kiro's auth service;
+        Builder ID and Identity Center sign-ins become `kind: oidc` accounts.
       security: *adminSecurity
       requestBody:
         required: true
