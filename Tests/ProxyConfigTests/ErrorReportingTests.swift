@@ -85,7 +85,7 @@ struct ErrorReportingTests {
             ("listeners: 127.0.0.1:8080", "listeners", "must be a list, not a scalar"),
             ("listeners: [127.0.0.1:8080]", "listeners[0]", "must be a mapping (key: value pairs), not a scalar"),
             ("api_keys: key", "api_keys", "must be a list, not a scalar"),
-            ("api_keys: [{a: b}]", "api_keys[0]", "must be a string, not a mapping"),
+            ("api_keys: [[a]]", "api_keys[0]", "must be a string, not a list"),
             ("api_keys: [~]", "api_keys[0]", "must be a string, not null (write \"\" for an empty string)"),
             ("api_keys: ['']", "api_keys[0]", "must not be empty"),
             ("upstream: https://q.example/", "upstream", "must be a mapping (key: value pairs), not a scalar"),
