@@ -116,4 +116,13 @@ struct KeyLimiterTests {
         #expect((try? limiter.admit(key: "k", limits: .init(requestsPerMinute: 4)).get()) != nil)
         #expect(limiter.current(key: "k").requestsLastMinute == 4)
     }
+
+    @Test("a key without limits is counted too: a limit given later starts from what it used")
+    func unlimitedKeysAreCounted() throws {
+        let limiter = KeyLimiter(now: { 1_796_644_800 })
+        for _ in 0..<3 { try limiter.admit(key: "k", limits: .init()).get().release(tokens: 10) }
+        #expect(limiter.current(key: "k") == KeyUsageNow(requestsLastMinute: 3, streams: 0, tokensToday: 30))
+        #expect(throws: KeyRefusal.self) { try limiter.admit(key: "k", limits: .init(requestsPerMinute: 3)).get() }
+        #expect(throws: KeyRefusal.self) { try limiter.admit(key: "k", limits: .init(tokensPerDay: 30)).get() }
+    }
 }

@@ -36,7 +36,7 @@ extension ProxyRuntime {
             return .permission(
                 "API key '\(key.name)' may not use the model \(clientModel); it may use \((key.models ?? []).joined(separator: ", "))")
         }
-        guard !key.limits.isEmpty else { return nil }
+        // Keys without limits are counted too, so that a reload giving one a limit starts from what it used.
         switch keyLimiter.admit(key: key.name, limits: key.limits) {
         case .success(let permit):
             recorder.update { $0.keyPermit = permit }
