@@ -57,6 +57,8 @@ package struct AccountSnapshot: Sendable, Equatable {
     package var tokenExpiresAt: PoolInstant?
     /// Whether the cached access token is still within its lifetime.
     package var tokenValid: Bool
+    /// How the account refreshes (the admin API and the console show it).
+    package var kind: AccountKind = .oidc
 
     package var health: AccountHealth { status.health }
 }
@@ -152,7 +154,7 @@ package struct AccountPoolState: Sendable {
             return AccountSnapshot(
                 id: id, label: entry.credentials.label, tier: entry.credentials.tier, weight: entry.credentials.weight, status: entry.status,
                 inFlight: entry.inFlight, successes: entry.successes, failures: entry.failures, tokenExpiresAt: entry.tokenExpiresAt,
-                tokenValid: hasToken(id) && (entry.tokenExpiresAt.map { now < $0 } ?? false))
+                tokenValid: hasToken(id) && (entry.tokenExpiresAt.map { now < $0 } ?? false), kind: entry.credentials.kind)
         }
     }
 

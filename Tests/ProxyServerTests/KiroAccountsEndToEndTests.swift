@@ -36,6 +36,22 @@ struct KiroAccountsEndToEndTests {
         }
     }
 
+    @Test("the admin API lists each account's kind, and a Kiro account's credentials without a client registration")
+    func adminListing() async throws {
+        let accounts = simAccount(.kiro) + "\n" + "  - id: o\n" + credentialLines(.oidc, refreshToken: "rt-o")
+        try await withProxy(accounts: accounts, extraYAML: "admin_keys: [\"kiro-admin\"]") { harness in
+            let reply = try await harness.get("/v2/accounts", headers: [("authorization", "Bearer kiro-admin")])
+            #expect(reply.status == 200)
+            let items = try #require(reply.json?["accounts"] as? [[String: Any]])
+            let byID = Dictionary(uniqueKeysWithValues: items.map { ($0["id"] as! String, $0) })
+            #expect(byID["sim"]?["kind"] as? String == "kiro")
+            #expect(byID["sim"]?["credentials"] as? [String: String] == ["refresh_token": "set"])
+            #expect(byID["o"]?["kind"] as? String == "oidc")
+            #expect(byID["o"]?["credentials"] as? [String: String] == ["client_id": "set", "client_secret": "set", "refresh_token": "set"])
+            #expect(!reply.body.contains("sim-refresh"))
+        }
+    }
+
     @Test("a configured profile_arn wins over the one the refresh returns")
     func configuredProfileWins() async throws {
         let accounts = simAccount(.kiro) + "\n    profile_arn: arn:aws:codewhisperer:eu-central-1:2:profile/mine"

@@ -206,7 +206,11 @@ struct AccountsAdminController: Sendable {
             .setting("total_failures", to: stats.map { .int($0.failures) } ?? .null)
             .setting("input_tokens", to: stats.map { .int($0.inputTokens) } ?? .null)
             .setting("output_tokens", to: stats.map { .int($0.outputTokens) } ?? .null)
-            .setting("credentials", to: ["client_id": "set", "client_secret": "set", "refresh_token": "set"])
+            .setting("kind", to: .string(account.kind.rawValue))
+            // A Kiro account has no client registration.
+            .setting(
+                "credentials",
+                to: account.kind == .kiro ? ["refresh_token": "set"] : ["client_id": "set", "client_secret": "set", "refresh_token": "set"])
         return json
     }
 }

@@ -3057,9 +3057,13 @@ components:
             - total_failures
             - input_tokens
             - output_tokens
+            - kind
             - credentials
           properties:
             enabled: { type: boolean }
+            kind:
+              enum: [oidc, kiro]
+              description: How the account refreshes its token (`accounts[].kind`); a `kiro` account has no client credentials.
             weight: { type: integer, minimum: 1 }
             tier: { type: integer, minimum: 0 }
             token_expires_at: { type: [string, "null"] }
@@ -3071,8 +3075,8 @@ components:
             output_tokens: { type: [integer, "null"], minimum: 0 }
             credentials:
               type: object
-              description: Which credentials are set; never their values.
-              required: [client_id, client_secret, refresh_token]
+              description: Which credentials are set; never their values (a `kiro` account has only `refresh_token`).
+              required: [refresh_token]
               properties:
                 client_id: { const: set }
                 client_secret: { const: set }
