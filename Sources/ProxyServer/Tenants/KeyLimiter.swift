@@ -18,8 +18,16 @@ import Synchronization
 package final class KeyLimiter: Sendable {
     /// What one key has used.
     struct Usage {
-        /// When each request of the last 60 s was admitted (seconds since 1970), oldest first.
-        var admitted: [Double] = []
+        /// The requests admitted in the last 60 s, by whole second (seconds since 1970), oldest first: at most 61
+        /// entries however busy the key, so a request costs the same at 1 and at 1,000 a second.
+        var admitted: [(second: Int, count: Int)] = []
+
+        /// Forgets the seconds that left the window ending at `now`.
+        mutating func expire(now: Double) {
+            admitted.removeFirst(admitted.prefix { Double($0.second) + KeyLimiter.window <= now }.count)
+        }
+
+        var admittedCount: Int { admitted.reduce(0) { $0 + $1.count } }
         var streams = 0
         /// The UTC day (days since 1970) `tokens` counts.
         var day = 0
@@ -45,7 +53,7 @@ package final class KeyLimiter: Sendable {
         let refusal: KeyRefusal? = usage.withLock { all in
             var state = all[key, default: Usage()]
             defer { all[key] = state }
-            state.admitted.removeFirst(state.admitted.prefix { $0 <= now - Self.window }.count)
+            state.expire(now: now)
             if state.day != day { (state.day, state.tokens) = (day, 0) }
             if let limit = limits.concurrentStreams, state.streams >= limit {
                 return .concurrentStreams(limit: limit)
@@ -53,12 +61,25 @@ package final class KeyLimiter: Sendable {
             if let limit = limits.tokensPerDay, state.tokens >= limit {
                 return .tokensPerDay(limit: limit, retryAfter: Self.secondsToMidnight(now))
             }
-            if let limit = limits.requestsPerMinute, state.admitted.count >= limit {
-                // The request that leaves the window next frees a place: the `limit`-th newest.
-                let frees = state.admitted[state.admitted.count - limit] + Self.window
+            if let limit = limits.requestsPerMinute, case let count = state.admittedCount, count >= limit {
+                // A place is free once the oldest seconds holding all but `limit - 1` of the requests have left.
+                var remaining = count
+                var frees = now + Self.window
+                for bucket in state.admitted {
+                    remaining -= bucket.count
+                    if remaining < limit {
+                        frees = Double(bucket.second) + Self.window
+                        break
+                    }
+                }
                 return .requestsPerMinute(limit: limit, retryAfter: max(1, Int((frees - now).rounded(.up))))
             }
-            state.admitted.append(now)
+            let second = Int(now.rounded(.down))
+            if let last = state.admitted.last, last.second == second {
+                state.admitted[state.admitted.count - 1].count += 1
+            } else {
+                state.admitted.append((second, 1))
+            }
             state.streams += 1
             return nil
         }
@@ -99,9 +120,10 @@ package final class KeyLimiter: Sendable {
         let now = self.now()
         let day = Self.day(of: now)
         return usage.withLock { all in
-            guard let state = all[key] else { return KeyUsageNow() }
+            guard var state = all[key] else { return KeyUsageNow() }
+            state.expire(now: now)
             return KeyUsageNow(
-                requestsLastMinute: state.admitted.count { $0 > now - Self.window }, streams: state.streams,
+                requestsLastMinute: state.admittedCount, streams: state.streams,
                 tokensToday: state.day == day ? state.tokens : 0)
         }
     }
