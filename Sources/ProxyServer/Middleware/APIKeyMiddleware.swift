@@ -34,7 +34,7 @@ package struct APIKeyMiddleware: RouterMiddleware {
         guard let presented else {
             throw ProxyHTTPError(.authentication("missing API key: send it as x-api-key or Authorization: Bearer"), context: context)
         }
-        guard let index = Self.matchingIndex(presented, keys.map(\.key.value)) else {
+        guard let index = Self.matchingIndex(presented, keys.lazy.map(\.key.value)) else {
             throw ProxyHTTPError(.authentication("invalid API key"), context: context)
         }
         let key = keys[index]
@@ -69,7 +69,7 @@ package struct APIKeyMiddleware: RouterMiddleware {
     }
 
     /// The position of the matching key, comparing against every key whatever the outcome.
-    static func matchingIndex(_ presented: String, _ keys: [String]) -> Int? {
+    static func matchingIndex(_ presented: String, _ keys: some Collection<String>) -> Int? {
         var matched: Int?
         for (index, key) in keys.enumerated() where constantTimeEquals(presented, key) { matched = index }
         return matched
