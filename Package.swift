@@ -54,6 +54,7 @@ let package = Package(
                 "Translation",
                 "ProxyModels",
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),  // the derived names of plain-string API keys
             ]
         ),
         // Account pool, token state and refresh scheduling.

@@ -1,3 +1,4 @@
+import Crypto
 import ProxyModels
 
 extension ProxyConfig {
@@ -44,7 +45,8 @@ extension ProxyConfig {
         /// `key-` and the first 8 hex digits of the SHA-256 of the key: stable when the list is reordered, the same on
         /// every instance, and of no help in guessing the key.
         package static func derivedName(for key: Secret) -> String {
-            "key-" + SHA256Digest.hex(key.value).prefix(8)
+            let digest = SHA256.hash(data: Array(key.value.utf8))
+            return "key-" + digest.prefix(4).map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
         }
     }
 
