@@ -146,7 +146,7 @@ let package = Package(
         ),
         .testTarget(name: "TranslationTests", dependencies: ["Translation", "ProxyModels"], exclude: ["Golden"]),
         .testTarget(name: "SSETests", dependencies: ["SSE"]),
-        .testTarget(name: "ProxyConfigTests", dependencies: ["ProxyConfig"]),
+        .testTarget(name: "ProxyConfigTests", dependencies: ["ProxyConfig", "ProxyModels"]),
         .testTarget(name: "AccountsTests", dependencies: ["Accounts", "ProxyConfig"]),
         .testTarget(name: "UsageTests", dependencies: ["Usage", "ProxyConfig"]),
         .testTarget(
