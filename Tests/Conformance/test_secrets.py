@@ -228,6 +228,8 @@ def credential_values(directory: Path) -> tuple[dict[str, str], int]:
     values: dict[str, str] = {}
     tokens = 0
     for path in sorted((directory / "state").glob("*")):
+        if not path.is_file():  # usage/ and responses/ hold no credentials; their lines are checked for leaks below
+            continue
         for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
             try:
                 record = json.loads(line)
