@@ -25,8 +25,9 @@ RUN scripts/release-build --install /out
 FROM ${RUNTIME_IMAGE}
 # The binary carries the Swift runtime and Foundation (--static-swift-stdlib); it needs glibc, libstdc++,
 # libgcc_s and zlib (all in the base image) and CA certificates for TLS to Amazon Q and the OIDC service.
+# libsqlite3-0 is loaded at run time by `q2api import` only, to read an Amazon Q / Kiro CLI database.
 RUN apt-get update \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates libsqlite3-0 \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 q2api \
     && useradd --system --uid 10001 --gid q2api --home-dir /var/lib/q2api --no-create-home \
