@@ -19,6 +19,7 @@ enum KiroAuthEndpoint {
         else {
             return TokenEndpoint.error(.badRequest, "invalid_request", "refreshToken is required")
         }
+        state.recordKiroRefreshUserAgent(request.headers[.userAgent] ?? "")
         if options.tokenDelay > .zero {
             state.refreshStarted()
             try? await Task.sleep(for: options.tokenDelay)

@@ -33,6 +33,7 @@ package final class SimulatorState: Sendable {
         var scriptedFailures = 0
         var planReplies = 0
         var requestsByProfile: [String: Int] = [:]
+        var kiroRefreshUserAgents: [String] = []
         var tokens = TokenLedger()
         var clients = ClientRegistry()
         var devices = DeviceAuthorizations()
@@ -105,6 +106,14 @@ package final class SimulatorState: Sendable {
 
     /// Well-formed requests by their `profileArn` (`""` for none): shows which accounts the proxy used.
     package var requestsByProfile: [String: Int] { self.storage.withLock { $0.requestsByProfile } }
+
+    /// The `user-agent` of each Kiro refresh (`POST /refreshToken`), oldest first: shows which Kiro client version
+    /// the proxy named.
+    package var kiroRefreshUserAgents: [String] { self.storage.withLock { $0.kiroRefreshUserAgents } }
+
+    func recordKiroRefreshUserAgent(_ agent: String) {
+        self.storage.withLock { $0.kiroRefreshUserAgents.append(agent) }
+    }
 
     /// Streams paused at a `hold` directive.
     package var heldStreams: Int { self.storage.withLock { $0.held.count } }

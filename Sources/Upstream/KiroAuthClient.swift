@@ -54,12 +54,9 @@ package struct KiroAuthError: Error, Sendable, Equatable, CustomStringConvertibl
 ///
 /// ```swift
 /// let grant = try await KiroAuthClient(http: clients.shared).refresh(
-///     endpoint: KiroAuthClient.endpoint(region: nil), refreshToken: token, machineID: id, logger: logger)
+///     endpoint: KiroAuthClient.endpoint(region: nil), refreshToken: token, machineID: id, kiroVersion: "0.7.45", logger: logger)
 /// ```
 package struct KiroAuthClient: Sendable {
-    /// The Kiro IDE version the refresh's user agent names (the version the open-source Kiro proxies send).
-    package static let kiroVersion = "0.7.45"
-
     package let http: UpstreamHTTPClient
 
     package init(http: UpstreamHTTPClient) {
@@ -78,15 +75,17 @@ package struct KiroAuthClient: Sendable {
     /// - Parameters:
     ///   - endpoint: the auth service's base URL (``endpoint(region:)``, or `upstream.kiro_auth_endpoint`).
     ///   - machineID: the installation id for the `KiroIDE-<version>-<id>` user agent.
-    package func refresh(endpoint: String, refreshToken: String, machineID: String, logger: Logger) async throws(KiroAuthError)
-        -> KiroTokenGrant
+    ///   - kiroVersion: the Kiro IDE version of that user agent: the one the request template's `kiro_headers` name
+    ///     (`RequestTemplate.kiroVersion`), so that an account's refreshes and requests name the same client.
+    package func refresh(endpoint: String, refreshToken: String, machineID: String, kiroVersion: String, logger: Logger)
+        async throws(KiroAuthError) -> KiroTokenGrant
     {
         let base = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
         var request = HTTPClientRequest(url: base + "/refreshToken")
         request.method = .POST
         request.headers.add(name: "content-type", value: "application/json")
         request.headers.add(name: "accept", value: "application/json, text/plain, */*")
-        request.headers.add(name: "user-agent", value: "KiroIDE-\(Self.kiroVersion)-\(machineID)")
+        request.headers.add(name: "user-agent", value: "KiroIDE-\(kiroVersion)-\(machineID)")
         let body: JSONValue = ["refreshToken": .string(refreshToken)]
         request.body = .bytes(ByteBuffer(bytes: body.jsonBytes))
         let status: Int

@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import ProxyConfig
 import ProxyServer
+import Translation
 import Upstream
 
 #if canImport(Glibc)
@@ -92,7 +93,9 @@ struct ImportCommand: AsyncParsableCommand {
             settings: .init(connectTimeout: config.upstream.connectTimeout, readTimeout: .seconds(60), proxy: config.upstream.proxy?.absoluteString))
         let importer = CredentialImporter(
             stateDirectory: stateDirectory, existing: ExistingAccounts(stateDirectory: stateDirectory, config: config),
-            refresher: AccountTokenRefresher.make(upstream: config.upstream, clients: clients, logger: logger), logger: logger)
+            refresher: AccountTokenRefresher.make(
+                upstream: config.upstream, clients: clients, kiroVersion: ((try? config.compiledTemplate()) ?? .builtIn).kiroVersion, logger: logger),
+            logger: logger)
         let steps = importer.plan(candidates, label: label)
         var outcomes: [CredentialImporter.Outcome] = []
         if !dryRun {

@@ -1,5 +1,6 @@
 import Accounts
 import Logging
+import ProxyConfig
 import ProxyModels
 import Translation
 import Upstream
@@ -97,9 +98,10 @@ package struct ReplyPump: Sendable {
             }
 
             // Organisation accounts name their profile in the body (AMAZON_Q.md §1.3): the template's `{{profile_arn}}`,
-            // rendered for this account. The others share one serialisation.
+            // rendered for this account, with its kind's `{{origin}}` (the template's `origins`). OIDC accounts without
+            // a profile share one serialisation.
             let profileARN = account.profileARN ?? pool.profileARN(for: account.id)
-            let accountBody = profileARN.map { plan.body(profileARN: $0).jsonBytes } ?? body()
+            let accountBody = profileARN == nil && account.kind == .oidc ? body() : plan.body(for: account.kind, profileARN: profileARN).jsonBytes
             var reply: AmazonQClient.Reply
             do {
                 reply = try await send(account: account, token: token, body: accountBody, logger: accountLogger)

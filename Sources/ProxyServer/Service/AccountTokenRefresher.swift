@@ -11,7 +11,9 @@ package enum AccountTokenRefresher {
     /// - Parameters:
     ///   - upstream: `oidc_endpoint` for `kind: oidc`, `kiro_auth_endpoint` (or each account's region's) for `kind: kiro`.
     ///   - clients: the HTTP client of each account's proxy.
-    package static func make(upstream: ProxyConfig.Upstream, clients: UpstreamClients, logger: Logger) -> TokenRefresher {
+    ///   - kiroVersion: the Kiro IDE version a Kiro refresh's user agent names: the request template's
+    ///     (`RequestTemplate.kiroVersion`, from its `kiro_headers`), the one place that version is set.
+    package static func make(upstream: ProxyConfig.Upstream, clients: UpstreamClients, kiroVersion: String, logger: Logger) -> TokenRefresher {
         { credentials throws(TokenRefreshError) in
             do {
                 let http = try clients.client(proxy: credentials.proxy)
@@ -20,7 +22,7 @@ package enum AccountTokenRefresher {
                     return try await refreshOIDC(credentials, endpoint: upstream.oidcEndpoint.absoluteString, http: http, logger: logger)
                 case .kiro:
                     let endpoint = upstream.kiroAuthEndpoint(region: credentials.region).absoluteString
-                    return try await refreshKiro(credentials, endpoint: endpoint, http: http, logger: logger)
+                    return try await refreshKiro(credentials, endpoint: endpoint, kiroVersion: kiroVersion, http: http, logger: logger)
                 }
             } catch let error as UpstreamConfigurationError {
                 throw TokenRefreshError(isPermanent: false, message: "the account's proxy: \(error.message)")
@@ -47,12 +49,13 @@ package enum AccountTokenRefresher {
 
     /// Refreshes a `kind: kiro` account at Kiro's desktop auth service. Also what validates a Kiro refresh token
     /// before it is saved (an import): the returned token's `refreshToken`, when set, replaces the one given.
-    package static func refreshKiro(_ credentials: AccountCredentials, endpoint: String, http: UpstreamHTTPClient, logger: Logger)
-        async throws(TokenRefreshError) -> RefreshedToken
-    {
+    package static func refreshKiro(
+        _ credentials: AccountCredentials, endpoint: String, kiroVersion: String, http: UpstreamHTTPClient, logger: Logger
+    ) async throws(TokenRefreshError) -> RefreshedToken {
         do {
             let grant = try await KiroAuthClient(http: http).refresh(
-                endpoint: endpoint, refreshToken: credentials.refreshToken, machineID: credentials.kiroMachineID, logger: logger)
+                endpoint: endpoint, refreshToken: credentials.refreshToken, machineID: credentials.kiroMachineID, kiroVersion: kiroVersion,
+                logger: logger)
             return RefreshedToken(
                 accessToken: grant.accessToken, expiresIn: .seconds(grant.expiresIn), refreshToken: grant.refreshToken,
                 profileARN: grant.profileARN)

@@ -81,8 +81,10 @@ package struct ProxyServerService: Service {
     /// The runtime every request shares: the account pool (restored from the state directory), the upstream clients,
     /// the reply archive and the settings made from the config.
     private func makeRuntime(clients: UpstreamClients, persistence: AccountStatePersistence, usage: UsageLedger) -> ProxyRuntime {
-        // Each account kind refreshes with its own client (AccountTokenRefresher): OIDC CreateToken or Kiro's auth service.
-        let refresher: TokenRefresher = metrics.instrumented(AccountTokenRefresher.make(upstream: config.upstream, clients: clients, logger: logger))
+        // Each account kind refreshes with its own client (AccountTokenRefresher): OIDC CreateToken or Kiro's auth service,
+        // the latter naming the Kiro version of the template's kiro_headers (as loaded at start).
+        let refresher: TokenRefresher = metrics.instrumented(
+            AccountTokenRefresher.make(upstream: config.upstream, clients: clients, kiroVersion: template.kiroVersion, logger: logger))
         let pool = AccountPool(
             accounts: [], configuration: PoolConfiguration(config), refresher: refresher,
             onTokenRefreshed: { account, token in try persistence.tokenRefreshed(account, token) },

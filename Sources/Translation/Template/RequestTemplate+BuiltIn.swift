@@ -17,6 +17,7 @@ extension RequestTemplate {
             "x-amz-user-agent": "aws-sdk-js/1.0.27 KiroIDE-0.7.45-{{machine_id}}",
             "x-amzn-kiro-agent-mode": "vibe"
           },
+          "origins": {"oidc": "KIRO_CLI", "kiro": "AI_EDITOR"},
           "request": {
             "conversationState": {
               "conversationId": "{{conversation_id}}",
@@ -33,7 +34,7 @@ extension RequestTemplate {
               "tools": "{{tools}}",
               "toolResults": "{{tool_results}}"
             },
-            "origin": "KIRO_CLI",
+            "origin": "{{origin}}",
             "modelId": "{{model_id}}",
             "images": "{{images}}"
           },

@@ -13,14 +13,20 @@ import ProxyModels
 /// break the document.
 ///
 /// ```json
-/// {"user_message": {"content": "{{content}}", "origin": "KIRO_CLI", "modelId": "{{model_id}}"}}
+/// {"user_message": {"content": "{{content}}", "origin": "{{origin}}", "modelId": "{{model_id}}"}}
 /// ```
+///
+/// Values that depend on the account that sends a request (its profile ARN, the `origin` its kind sends) are filled
+/// per account when the plan is sent (``UpstreamRequestPlan/body(profileARN:origin:)``); everything else when planning.
 package struct RequestTemplate: Sendable {
     /// The sections of a template file, each with the placeholders it may use.
     package enum Section: String, CaseIterable, Sendable {
         case headers
         /// Headers a `kind: kiro` account sends instead of (or besides) `headers`: the Kiro client's user agents.
         case kiroHeaders = "kiro_headers"
+        /// The `{{origin}}` each account kind sends: `{"oidc": "KIRO_CLI", "kiro": "AI_EDITOR"}` (the clients whose
+        /// tokens each kind holds send these; see the README's Kiro protocol notes).
+        case origins
         case request
         case userMessage = "user_message"
         case assistantMessage = "assistant_message"
@@ -32,13 +38,15 @@ package struct RequestTemplate: Sendable {
 
         package var placeholders: Set<String> {
             switch self {
-            case .headers, .systemAcknowledgement: []
+            case .headers, .origins, .systemAcknowledgement: []
             // The account's machine id, the per-installation part of a Kiro client's user agent.
             case .kiroHeaders: ["machine_id"]
-            // `profile_arn` is the sending account's, filled when an account sends the plan
-            // (`UpstreamRequestPlan.body(profileARN:)`); the other values are known when planning.
-            case .request: ["conversation_id", "history", "current_message", "profile_arn", "model_id"]
-            case .userMessage: ["content", "tools", "tool_results", "model_id", "images"]
+            // `profile_arn` and `origin` are the sending account's, filled when an account sends the plan
+            // (`UpstreamRequestPlan.body(profileARN:origin:)`); the other values are known when planning.
+            case .request: ["conversation_id", "history", "current_message", "profile_arn", "origin", "model_id"]
+            // `origin` is the sending account kind's (`origins`); it must be a member's whole value, outside arrays, so
+            // that the rendered history can take another kind's value without being rendered again.
+            case .userMessage: ["content", "tools", "tool_results", "model_id", "images", "origin"]
             case .assistantMessage: ["message_id", "content", "tool_uses"]
             case .systemPrompt: ["system"]
             case .systemMessage: ["text"]
@@ -53,7 +61,53 @@ package struct RequestTemplate: Sendable {
     package let headers: [(name: String, value: String)]
     /// `kiro_headers`: merged over ``headers`` for `kind: kiro` accounts (``headers(kiroMachineID:)``).
     package let kiroHeaders: [(name: String, value: String)]
+    /// `origins`: each account kind's `{{origin}}`; `""` leaves the member out.
+    package let origins: [String: String]
+    /// Where `"{{origin}}"` is in a rendered user message: key paths, each from the message object to the member.
+    let userMessageOriginPaths: [[String]]
     private let sections: [Section: Node]
+
+    /// The account kinds `origins` may name (ProxyConfig's `AccountKind` raw values; a test keeps them equal).
+    package static let accountKinds = ["oidc", "kiro"]
+    /// The kind whose values `UpstreamRequestPlan.body` (and `q2api explain`) shows: an OIDC account's.
+    package static let defaultKind = "oidc"
+
+    /// The `{{origin}}` an account of `kind` sends (`oidc`, `kiro`); `nil` leaves the member out.
+    package func origin(forKind kind: String) -> String? {
+        origins[kind].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// The origin user messages are rendered with when planning: the default kind's, so an OIDC account's request
+    /// needs no second pass. `""` when that kind sends none, so the member still holds its place for other kinds.
+    var planningOrigin: String { origins[Self.defaultKind] ?? "" }
+
+    /// The Kiro IDE version the `kiro_headers` user agent names (`KiroIDE-<version>-{{machine_id}}`), the built-in
+    /// template's when it names none. A Kiro refresh names this version too (`KiroIDE-<version>-<machine id>`), so
+    /// one template value sets it for requests and refreshes.
+    package var kiroVersion: String {
+        Self.kiroVersion(in: kiroHeaders) ?? Self.kiroVersion(in: RequestTemplate.builtIn.kiroHeaders) ?? ""
+    }
+
+    private static func kiroVersion(in headers: [(name: String, value: String)]) -> String? {
+        guard let agent = headers.first(where: { $0.name == "user-agent" })?.value,
+            let start = agent.firstRange(of: "KiroIDE-")?.upperBound
+        else { return nil }
+        let version = agent[start...].prefix { $0 != "-" && $0 != " " }
+        return version.isEmpty || version.contains("{") ? nil : String(version)
+    }
+
+    /// A rendered user message with another origin: `origin` at each of the template's `{{origin}}` members, or the
+    /// members left out for `nil`. Touches only those members, so a request's history costs a few copies per message.
+    func userMessage(_ message: JSONValue, origin: String?) -> JSONValue {
+        userMessageOriginPaths.reduce(message) { Self.setting($1[...], in: $0, to: origin.map(JSONValue.string)) }
+    }
+
+    private static func setting(_ path: ArraySlice<String>, in value: JSONValue, to newValue: JSONValue?) -> JSONValue {
+        guard let key = path.first else { return value }
+        if path.count == 1 { return value[key] == nil ? value : value.setting(key, to: newValue) }
+        guard let child = value[key] else { return value }
+        return value.setting(key, to: setting(path.dropFirst(), in: child, to: newValue))
+    }
 
     /// The headers an account sends: ``headers`` as they are for an OIDC account (`nil`), or with `kiro_headers`
     /// replacing the headers of the same name (and adding the others) for a Kiro account, `{{machine_id}}`
@@ -115,6 +169,7 @@ package struct RequestTemplate: Sendable {
         var sections: [Section: Node] = builtIn?.sections ?? [:]
         var headers = builtIn?.headers ?? []
         var kiroHeaders = builtIn?.kiroHeaders ?? []
+        var origins = builtIn?.origins ?? [:]
         for member in members {
             guard let section = Section(rawValue: member.key) else {
                 let (line, column) = position(of: "\"\(member.key)\"", in: source)
@@ -123,7 +178,23 @@ package struct RequestTemplate: Sendable {
                     origin: origin, line: line, column: column, message: "unknown section \"\(member.key)\"; known sections: \(known)")
             }
             try checkPlaceholders(member.value, section: section, source: source, origin: origin)
-            if section == .headers || section == .kiroHeaders {
+            if section == .origins {
+                guard let pairs = member.value.objectValue else {
+                    throw located("\"\(member.key)\"", in: source, origin: origin, "origins must be an object of strings, one per account kind")
+                }
+                // A kind the file leaves out keeps the built-in origin.
+                for pair in pairs {
+                    guard accountKinds.contains(pair.key) else {
+                        throw located(
+                            "\"\(pair.key)\"", in: source, origin: origin,
+                            "unknown account kind \"\(pair.key)\" in origins; known kinds: \(accountKinds.joined(separator: ", "))")
+                    }
+                    guard let value = pair.value.stringValue else {
+                        throw located("\"\(pair.key)\"", in: source, origin: origin, "the origin of \(pair.key) must be a string (\"\" for none)")
+                    }
+                    origins[pair.key] = value
+                }
+            } else if section == .headers || section == .kiroHeaders {
                 guard let pairs = member.value.objectValue else {
                     throw located("\"\(member.key)\"", in: source, origin: origin, "\(member.key) must be an object of strings")
                 }
@@ -146,18 +217,28 @@ package struct RequestTemplate: Sendable {
                 sections[section] = Node(member.value)
             }
         }
-        for section in Section.allCases where section != .headers && section != .kiroHeaders && sections[section] == nil {
+        for section in Section.allCases where ![.headers, .kiroHeaders, .origins].contains(section) && sections[section] == nil {
             throw TemplateError(origin: origin, line: 1, column: 1, message: "missing section \"\(section.rawValue)\"")
         }
-        return RequestTemplate(origin: origin, headers: headers, kiroHeaders: kiroHeaders, sections: sections)
+        guard let originPaths = sections[.userMessage]?.paths(of: "origin") else {
+            throw located(
+                "{{origin}}", in: source, origin: origin,
+                "{{origin}} in user_message must be a member's whole value (\"origin\": \"{{origin}}\"), outside arrays")
+        }
+        return RequestTemplate(
+            origin: origin, headers: headers, kiroHeaders: kiroHeaders, origins: origins, userMessageOriginPaths: originPaths,
+            sections: sections)
     }
 
     private init(
-        origin: String, headers: [(name: String, value: String)], kiroHeaders: [(name: String, value: String)], sections: [Section: Node]
+        origin: String, headers: [(name: String, value: String)], kiroHeaders: [(name: String, value: String)], origins: [String: String],
+        userMessageOriginPaths: [[String]], sections: [Section: Node]
     ) {
         self.origin = origin
         self.headers = headers
         self.kiroHeaders = kiroHeaders
+        self.origins = origins
+        self.userMessageOriginPaths = userMessageOriginPaths
         self.sections = sections
     }
 
@@ -260,6 +341,24 @@ extension RequestTemplate {
         var isLiteral: Bool {
             if case .literal = self { return true }
             return false
+        }
+
+        /// The key paths of the members whose whole value is `"{{name}}"`; `nil` when `{{name}}` is also inside a
+        /// longer string or an array, where no key path reaches it.
+        func paths(of name: String) -> [[String]]? {
+            switch self {
+            case .literal: return []
+            case .value(let placeholder): return placeholder == name ? [[]] : []
+            case .text(let parts): return parts.contains(.placeholder(name)) ? nil : []
+            case .array(let nodes): return nodes.contains { $0.paths(of: name) != [] } ? nil : []
+            case .object(let members):
+                var paths: [[String]] = []
+                for (key, node) in members {
+                    guard let inner = node.paths(of: name) else { return nil }
+                    paths += inner.map { [key] + $0 }
+                }
+                return paths
+            }
         }
 
         /// `nil` means "absent": the enclosing member or element is left out.

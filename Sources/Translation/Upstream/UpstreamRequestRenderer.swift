@@ -7,8 +7,8 @@ import ProxyModels
 /// The renderer repairs nothing the ``RepairPass``es can: it relies on them for alternating turns, paired tool
 /// results, bounded tools and null-free JSON. It does what only rendered text can tell: a user turn whose text
 /// renders empty gets ``UpstreamRequestBuilder/emptyPlaceholder``, and a prompt over the context limit is refused
-/// with the wording clients compact on. The account's profile ARN is filled in later, per account
-/// (``UpstreamRequestPlan/body(profileARN:)``).
+/// with the wording clients compact on. The account's profile ARN and its kind's origin are filled in later, per
+/// account (``UpstreamRequestPlan/body(profileARN:origin:)``); user messages are rendered with the default kind's origin.
 ///
 /// ```swift
 /// let plan = try UpstreamRequestRenderer(template: .builtIn, options: options).render(draft)
@@ -65,6 +65,7 @@ package struct UpstreamRequestRenderer {
                 "tool_results": parts.results.isEmpty ? nil : .array(parts.results),
                 "model_id": .string(options.modelID),
                 "images": parts.images.isEmpty ? nil : .array(parts.images),
+                "origin": .string(template.planningOrigin),
             ])
         let envelope: [String: JSONValue?] = [
             "conversation_id": .string(options.makeID()),
@@ -88,7 +89,9 @@ package struct UpstreamRequestRenderer {
             "message_id": .string(options.makeID()), "content": .string(template.renderText(.systemAcknowledgement)),
         ]
         return [
-            .object([JSONMember("userInputMessage", template.render(.userMessage, ["content": .string(text)]))]),
+            .object([
+                JSONMember("userInputMessage", template.render(.userMessage, ["content": .string(text), "origin": .string(template.planningOrigin)]))
+            ]),
             .object([JSONMember("assistantResponseMessage", template.render(.assistantMessage, acknowledgement))]),
         ]
     }
@@ -99,6 +102,7 @@ package struct UpstreamRequestRenderer {
             "content": .string(parts.inline.isEmpty && parts.results.isEmpty ? UpstreamRequestBuilder.emptyPlaceholder : parts.inline),
             "tool_results": parts.results.isEmpty ? nil : .array(parts.results),
             "images": parts.images.isEmpty ? nil : .array(parts.images),
+            "origin": .string(template.planningOrigin),
         ]
         return .object([JSONMember("userInputMessage", template.render(.userMessage, values))])
     }
