@@ -35,6 +35,21 @@ struct KeyLimiterTests {
         #expect(limiter.current(key: "intern").requestsLastMinute == 10)
     }
 
+    @Test("requests_per_minute: a request made at a fraction of a second stays in the window a full 60 s, not less")
+    func windowIsAtLeastAMinute() throws {
+        let clock = TestClock()
+        clock.advance(0.9)
+        let limiter = KeyLimiter(now: { clock.now })
+        let limits = ProxyConfig.KeyLimits(requestsPerMinute: 1)
+        try limiter.admit(key: "k", limits: limits).get().release()
+        // 59.5 s later the request is still in the last minute.
+        clock.advance(59.5)
+        #expect(throws: KeyRefusal.requestsPerMinute(limit: 1, retryAfter: 1)) { try limiter.admit(key: "k", limits: limits).get() }
+        #expect(limiter.current(key: "k").requestsLastMinute == 1)
+        clock.advance(1)
+        #expect((try? limiter.admit(key: "k", limits: limits).get()) != nil)
+    }
+
     @Test("a refused request does not count in the window")
     func refusedRequestsDoNotCount() throws {
         let clock = TestClock()
@@ -115,6 +130,22 @@ struct KeyLimiterTests {
         #expect(throws: KeyRefusal.self) { try limiter.admit(key: "k", limits: .init(requestsPerMinute: 3)).get() }
         #expect((try? limiter.admit(key: "k", limits: .init(requestsPerMinute: 4)).get()) != nil)
         #expect(limiter.current(key: "k").requestsLastMinute == 4)
+    }
+
+    @Test("a reload that removes a key forgets its counters; a request admitted before does not bring it back")
+    func removedKeysAreForgotten() throws {
+        let limiter = KeyLimiter(now: { 1_796_644_800 })
+        let limits = ProxyConfig.KeyLimits(requestsPerMinute: 1)
+        try limiter.admit(key: "stays", limits: limits).get().release(tokens: 10)
+        let open = try limiter.admit(key: "removed", limits: limits).get()
+        limiter.keep(only: ["stays"])
+        #expect(limiter.current(key: "stays") == KeyUsageNow(requestsLastMinute: 1, streams: 0, tokensToday: 10))
+        #expect(limiter.current(key: "removed") == KeyUsageNow())
+        open.release(tokens: 500)
+        #expect(limiter.current(key: "removed") == KeyUsageNow())
+        // Added again under the same name, the key starts from zero.
+        #expect((try? limiter.admit(key: "removed", limits: limits).get()) != nil)
+        #expect(limiter.current(key: "removed") == KeyUsageNow(requestsLastMinute: 1, streams: 1, tokensToday: 0))
     }
 
     @Test("a key without limits is counted too: a limit given later starts from what it used")

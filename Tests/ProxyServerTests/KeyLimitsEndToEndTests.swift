@@ -24,9 +24,12 @@ struct KeyLimitsEndToEndTests {
             enabled: false
         """
 
+    /// The admin key that reads `/v2/usage`.
+    static let adminKey = "sk-admin-key-limits"
+
     /// Starts the harness, then puts the keys above in force with a reload (the harness writes its own `api_keys`).
     func withKeys(_ body: @Sendable (ProxyHarness) async throws -> Void) async throws {
-        try await withProxy(reload: pollingReload) { proxy in
+        try await withProxy(extraYAML: "admin_keys: [\"\(Self.adminKey)\"]", reload: pollingReload) { proxy in
             try proxy.editConfig(replacing: #"api_keys: ["sk-test-key"]"#, with: Self.keys)
             try await proxy.eventuallyAsync("the keys are in force") { try await proxy.generation() == 2 }
             try await body(proxy)
@@ -52,7 +55,8 @@ struct KeyLimitsEndToEndTests {
             let message = try #require(error["message"] as? String)
             #expect(message.hasPrefix("API key 'intern' is over its limit of 2 requests per minute; try again in "))
             let retryAfter = try #require(refused.headers.first(name: "retry-after").flatMap { Int($0) })
-            #expect((1...60).contains(retryAfter))
+            // Up to 61 s: the window counts whole seconds, rounded up, so that it is never shorter than a minute.
+            #expect((1...61).contains(retryAfter))
 
             let openAIRefused = try await proxy.post("/v1/chat/completions", Self.chat("claude-sonnet-4.5"), headers: openAI)
             #expect(openAIRefused.status == 429)
@@ -151,6 +155,41 @@ struct KeyLimitsEndToEndTests {
             try await proxy.eventuallyAsync("the next stream is admitted") {
                 try await proxy.post("/v1/messages", claudeRequest("third"), headers: headers).status == 200
             }
+        }
+    }
+
+    /// What `GET /v2/usage` says `name` uses now (`keys[].current`).
+    static func current(_ name: String, _ proxy: ProxyHarness) async throws -> [String: Any] {
+        let usage = try await proxy.get("/v2/usage", headers: [("authorization", "Bearer \(adminKey)")])
+        let keys = try #require(usage.json?["keys"] as? [[String: Any]])
+        return try #require(keys.first { $0["name"] as? String == name }?["current"] as? [String: Any])
+    }
+
+    @Test("a client that hangs up during a stream held at concurrent_streams: the next stream is admitted, and the key is charged its tokens")
+    func hangupAtTheStreamLimit() async throws {
+        try await withKeys { proxy in
+            let headers = [("x-api-key", "sk-streamer")]
+            #expect(try await Self.current("streamer", proxy)["tokens_today"] as? Int == 0)
+            let port = try #require(Int(proxy.baseURL.split(separator: ":").last ?? ""))
+            let body = claudeRequest("hi [[sim:text:Begun.]][[sim:hold]]", stream: true)
+            let (connection, received) = try await onOwnThread {
+                let connection = try RawHTTPConnection(port: port)
+                try connection.post("/v1/messages", json: body, headers: headers)
+                return (connection, try connection.receive(until: "Begun"))
+            }
+            #expect(received.contains("Begun") && !received.contains("message_stop"), "the reply should be running: \(received.prefix(300))")
+            // The key is at its limit of one stream.
+            #expect(try await proxy.post("/v1/messages", claudeRequest("second", stream: true), headers: headers).status == 429)
+
+            connection.hangUp()
+            // Charged what it used though it never got its finish: the input, and the output that went out.
+            try await proxy.eventuallyAsync("the hung-up stream is charged and its place is free") {
+                let current = try await Self.current("streamer", proxy)
+                return current["streams"] as? Int == 0 && (current["tokens_today"] as? Int ?? 0) > 0
+            }
+            let next = try await proxy.post("/v1/messages", claudeRequest("next", stream: true), headers: headers)
+            #expect(next.status == 200 && sseEventNames(next.body).last == "message_stop")
+            proxy.simulator.releaseHeld()
         }
     }
 }

@@ -81,17 +81,20 @@ struct ExchangeRouting: Sendable {
     var pinnedAccount: String?
     /// The client's connection: its hang-up cancels the exchange from the start, before the first reply event.
     var connection: (any Channel)?
+    /// The name of the request's API key (``ProxyRequestContext/apiKeyName``): its `models` and `limits` apply.
+    var apiKeyName: String?
 
-    init(sessionKey: String? = nil, pinnedAccount: String? = nil, connection: (any Channel)? = nil) {
+    init(sessionKey: String? = nil, pinnedAccount: String? = nil, connection: (any Channel)? = nil, apiKeyName: String? = nil) {
         self.sessionKey = sessionKey
         self.pinnedAccount = pinnedAccount
         self.connection = connection
+        self.apiKeyName = apiKeyName
     }
 
     init(_ request: Request, context: ProxyRequestContext) {
         let session = request.headers[Self.sessionHeader].flatMap { $0.isEmpty ? nil : String($0.prefix(256)) }
         let pinned = context.isAdmin ? request.headers[Self.accountHeader].flatMap { $0.isEmpty ? nil : $0 } : nil
-        self.init(sessionKey: session, pinnedAccount: pinned, connection: context.connection)
+        self.init(sessionKey: session, pinnedAccount: pinned, connection: context.connection, apiKeyName: context.apiKeyName)
     }
 
     static let sessionHeader = HTTPField.Name("x-claude-code-session-id")!

@@ -92,6 +92,8 @@ package final class ProxyRuntime: Sendable {
     /// Puts a reloaded config in force: requests that start from now on see the new settings and config together.
     func install(_ snapshot: ConfigSnapshot) {
         current.withLock { $0 = snapshot }
+        // The keys a reload removed are forgotten; those that stay keep their counters.
+        keyLimiter.keep(only: Set(snapshot.settings.apiKeys.map(\.name)))
         if let archive = replyArchive as? FileReplyArchive, let limits = snapshot.config?.responses {
             Task { await archive.configure(limits) }
         }

@@ -26,6 +26,9 @@ struct ReplyExchange: Sendable {
     let connection: (any Channel)?
     /// The connection's event loop as a task executor: the pump and the writer both prefer it.
     let executor: EventLoopExecutor?
+    /// The key permit this exchange releases itself when the reply is over: only when there is no recorder to hold
+    /// it (an exchange run outside the HTTP server); otherwise the access-log line releases it, with the tokens.
+    let unrecordedPermit: KeyPermit?
 
     func fail(_ failure: ProxyFailure) -> ProxyHTTPError {
         ProxyHTTPError(failure, shape: shape, requestID: requestID)
@@ -50,10 +53,13 @@ struct ReplyExchange: Sendable {
         }
         if model.thinking && conversation.thinking == nil { conversation.thinking = .enabled(budgetTokens: 16_000) }
         // The key's allowlist and limits, before an account is checked out.
-        if let refusal = runtime.admitKey(
-            clientModel: clientModel, model: model, settings: settings, recorder: recorder, connection: routing.connection)
+        let unrecordedPermit: KeyPermit?
+        switch runtime.admitKey(
+            named: routing.apiKeyName, clientModel: clientModel, model: model, settings: settings, recorder: recorder,
+            connection: routing.connection)
         {
-            throw fail(refusal)
+        case .success(let permit): unrecordedPermit = recorder == nil ? permit : nil
+        case .failure(let refusal): throw fail(refusal)
         }
 
         let plan: UpstreamRequestPlan
@@ -64,6 +70,7 @@ struct ReplyExchange: Sendable {
                     modelID: model.upstreamID, maximumInputTokens: settings.maxInputTokens, currentTime: RequestReading.currentTimeText(),
                     makeID: { UUIDText.make() }))
         } catch {
+            unrecordedPermit?.release()
             throw fail(ProxyFailure(requestError: error))
         }
         var logger = runtime.logger
@@ -94,21 +101,30 @@ struct ReplyExchange: Sendable {
 
         // The first message decides the status: a failure before any content is a real HTTP error.
         guard let first = await channel.next() else {
+            unrecordedPermit?.release()
             runtime.openReplies.remove(channel)
             hangup.map(runtime.hangups.cancel)
             task.cancel()
             throw fail(.internalError("the upstream exchange ended without a reply"))
         }
         if case .failed(let error) = first {
+            unrecordedPermit?.release()
             runtime.openReplies.remove(channel)
             hangup.map(runtime.hangups.cancel)
             task.cancel()
             throw fail(error)
         }
-        if case .opened(let account) = first { recorder?.update { $0.account = account } }
+        if case .opened(let account) = first {
+            // An account took the request: from now on its input counts, even if the client hangs up before the end.
+            recorder?.update {
+                $0.account = account
+                $0.inputTokens = plan.inputTokens
+                $0.outputTokens = 0
+            }
+        }
         return ReplyExchange(
             conversation: conversation, plan: plan, pump: pump, channel: channel, task: task, shape: shape, requestID: requestID,
-            recorder: recorder, hangup: hangup, connection: routing.connection, executor: executor)
+            recorder: recorder, hangup: hangup, connection: routing.connection, executor: executor, unrecordedPermit: unrecordedPermit)
     }
 
     /// The whole reply, for a non-streaming response; a failure in the middle of it is thrown.
@@ -120,10 +136,8 @@ struct ReplyExchange: Sendable {
                 switch message {
                 case .events(let events):
                     recorder?.markFirstToken()
-                    for event in events {
-                        Self.recordUsage(event, into: recorder)
-                        reply.add(event)
-                    }
+                    Self.recordUsage(events, into: recorder)
+                    for event in events { reply.add(event) }
                 case .failed(let error):
                     // The server ended the reply (a shutdown past its drain time).
                     throw fail(error)
@@ -144,6 +158,7 @@ struct ReplyExchange: Sendable {
 
     /// The reply is over (written, refused or abandoned): forget the hang-up registration, release the pump.
     func finishReply() {
+        unrecordedPermit?.release(tokens: 0)
         pump.runtime.openReplies.remove(channel)
         hangup.map(pump.runtime.hangups.cancel)
         channel.close()
@@ -233,9 +248,9 @@ struct ReplyExchange: Sendable {
                 switch message {
                 case .events(let events):
                     carriedEvents = true
+                    recordUsage(events, into: recorder)
                     for event in events {
                         framing.append(event)
-                        recordUsage(event, into: recorder)
                         if isTerminal(event) { finished = true }
                     }
                 case .failed(let failure):
@@ -259,12 +274,31 @@ struct ReplyExchange: Sendable {
         return finished
     }
 
-    /// The finish event carries the reply's usage.
-    static func recordUsage(_ event: ReplyEvent, into recorder: AccessLogRecorder?) {
-        guard let recorder, case .finish(let finish) = event else { return }
+    /// Counts the tokens of a batch of reply events as they go out, so that a reply cut short (the client hung up,
+    /// the upstream failed) is still charged what it used: each delta adds its estimate to the output tokens; the
+    /// finish event carries the reply's usage and replaces both counts.
+    static func recordUsage(_ events: [ReplyEvent], into recorder: AccessLogRecorder?) {
+        guard let recorder else { return }
+        var output = 0
+        var finish: ReplyFinish?
+        for event in events {
+            switch event {
+            case .textDelta(_, let text), .thinkingDelta(_, let text), .toolInputDelta(_, let text):
+                output += TokenEstimator.tokens(in: text)
+            case .finish(let last):
+                finish = last
+            default:
+                continue
+            }
+        }
+        guard output > 0 || finish != nil else { return }
         recorder.update {
-            $0.inputTokens = finish.usage.inputTokens + finish.usage.cacheReadInputTokens + finish.usage.cacheCreationInputTokens
-            $0.outputTokens = finish.usage.outputTokens
+            if let finish {
+                $0.inputTokens = finish.usage.inputTokens + finish.usage.cacheReadInputTokens + finish.usage.cacheCreationInputTokens
+                $0.outputTokens = finish.usage.outputTokens
+            } else {
+                $0.outputTokens = ($0.outputTokens ?? 0) + output
+            }
         }
     }
 

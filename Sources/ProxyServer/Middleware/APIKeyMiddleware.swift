@@ -68,10 +68,12 @@ package struct APIKeyMiddleware: RouterMiddleware {
         matchingIndex(presented, keys) != nil
     }
 
-    /// The position of the matching key, comparing against every key whatever the outcome.
+    /// The position of the matching key, comparing against every key whatever the outcome. The presented key's
+    /// bytes are read once, not once per configured key.
     static func matchingIndex(_ presented: String, _ keys: some Collection<String>) -> Int? {
+        let bytes = Array(presented.utf8)
         var matched: Int?
-        for (index, key) in keys.enumerated() where constantTimeEquals(presented, key) { matched = index }
+        for (index, key) in keys.enumerated() where constantTimeEquals(bytes, key) { matched = index }
         return matched
     }
 
@@ -82,14 +84,20 @@ package struct APIKeyMiddleware: RouterMiddleware {
     }
 
     package static func constantTimeEquals(_ lhs: String, _ rhs: String) -> Bool {
-        let a = Array(lhs.utf8)
-        let b = Array(rhs.utf8)
-        var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
-        for index in 0..<max(a.count, b.count) {
-            let x = index < a.count ? a[index] : 0
-            let y = index < b.count ? b[index] : 0
-            difference |= x ^ y
+        constantTimeEquals(Array(lhs.utf8), rhs)
+    }
+
+    /// Compares `presented` with `key`'s UTF-8 bytes in a time that depends on their lengths only; `key` is read in
+    /// place, without a copy.
+    static func constantTimeEquals(_ presented: [UInt8], _ key: String) -> Bool {
+        let other = key.utf8
+        let count = other.count
+        var difference = UInt8(truncatingIfNeeded: presented.count ^ count)
+        var bytes = other.makeIterator()
+        for index in 0..<max(presented.count, count) {
+            let x = index < presented.count ? presented[index] : 0
+            difference |= x ^ (bytes.next() ?? 0)
         }
-        return difference == 0 && a.count == b.count
+        return difference == 0 && presented.count == count
     }
 }

@@ -19,7 +19,9 @@ package final class KeyLimiter: Sendable {
     /// What one key has used.
     struct Usage {
         /// The requests admitted in the last 60 s, by whole second (seconds since 1970), oldest first: at most 61
-        /// entries however busy the key, so a request costs the same at 1 and at 1,000 a second.
+        /// entries however busy the key, so a request costs the same at 1 and at 1,000 a second. A request is filed
+        /// under the second that follows it (`ceil(now)`), so it stays in the window at least 60 s, never less: the
+        /// limit is never exceeded, at the cost of a wait up to 1 s longer.
         var admitted: [(second: Int, count: Int)] = []
 
         /// Forgets the seconds that left the window ending at `now`.
@@ -32,6 +34,23 @@ package final class KeyLimiter: Sendable {
         /// The UTC day (days since 1970) `tokens` counts.
         var day = 0
         var tokens = 0
+
+        /// Adds `tokens` to the count of `day`, starting from zero on a new day; saturating, so no count can trap.
+        mutating func addTokens(_ tokens: Int, day: Int) {
+            if self.day != day { (self.day, self.tokens) = (day, 0) }
+            self.tokens = self.tokens.addingReportingOverflow(tokens).overflow ? Int.max : self.tokens + tokens
+        }
+
+        /// One of the key's open requests ended.
+        mutating func endStream() {
+            streams = max(0, streams - 1)
+        }
+
+        /// Makes the count of `day` at least `tokens` (the usage files' count at startup).
+        mutating func raiseTokens(to tokens: Int, day: Int) {
+            addTokens(0, day: day)
+            self.tokens = max(self.tokens, tokens)
+        }
     }
 
     /// The length of the `requests_per_minute` window.
@@ -51,51 +70,59 @@ package final class KeyLimiter: Sendable {
         let now = self.now()
         let day = Self.day(of: now)
         let refusal: KeyRefusal? = usage.withLock { all in
-            var state = all[key, default: Usage()]
-            defer { all[key] = state }
-            state.expire(now: now)
-            if state.day != day { (state.day, state.tokens) = (day, 0) }
-            if let limit = limits.concurrentStreams, state.streams >= limit {
-                return .concurrentStreams(limit: limit)
-            }
-            if let limit = limits.tokensPerDay, state.tokens >= limit {
-                return .tokensPerDay(limit: limit, retryAfter: Self.secondsToMidnight(now))
-            }
-            if let limit = limits.requestsPerMinute, case let count = state.admittedCount, count >= limit {
-                // A place is free once the oldest seconds holding all but `limit - 1` of the requests have left.
-                var remaining = count
-                var frees = now + Self.window
-                for bucket in state.admitted {
-                    remaining -= bucket.count
-                    if remaining < limit {
-                        frees = Double(bucket.second) + Self.window
-                        break
-                    }
-                }
-                return .requestsPerMinute(limit: limit, retryAfter: max(1, Int((frees - now).rounded(.up))))
-            }
-            let second = Int(now.rounded(.down))
-            if let last = state.admitted.last, last.second == second {
-                state.admitted[state.admitted.count - 1].count += 1
-            } else {
-                state.admitted.append((second, 1))
-            }
-            state.streams += 1
-            return nil
+            // In place (`inout` through the dictionary's subscript): a copy would copy `admitted` on every request.
+            Self.admit(&all[key, default: Usage()], limits: limits, now: now, day: day)
         }
         if let refusal { return .failure(refusal) }
         return .success(KeyPermit(limiter: self, key: key))
     }
 
-    /// Adds tokens used by `key` to its count for the current UTC day.
+    /// Counts one request in `state` unless one of `limits` refuses it.
+    private static func admit(_ state: inout Usage, limits: ProxyConfig.KeyLimits, now: Double, day: Int) -> KeyRefusal? {
+        state.expire(now: now)
+        state.addTokens(0, day: day)
+        if let limit = limits.concurrentStreams, state.streams >= limit {
+            return .concurrentStreams(limit: limit)
+        }
+        if let limit = limits.tokensPerDay, state.tokens >= limit {
+            return .tokensPerDay(limit: limit, retryAfter: Self.secondsToMidnight(now))
+        }
+        if let limit = limits.requestsPerMinute, case let count = state.admittedCount, count >= limit {
+            // A place is free once the oldest seconds holding all but `limit - 1` of the requests have left.
+            var remaining = count
+            var frees = now + Self.window
+            for bucket in state.admitted {
+                remaining -= bucket.count
+                if remaining < limit {
+                    frees = Double(bucket.second) + Self.window
+                    break
+                }
+            }
+            return .requestsPerMinute(limit: limit, retryAfter: max(1, Int((frees - now).rounded(.up))))
+        }
+        let second = Int(now.rounded(.up))
+        if let last = state.admitted.last, last.second == second {
+            state.admitted[state.admitted.count - 1].count += 1
+        } else {
+            state.admitted.append((second, 1))
+        }
+        state.streams += 1
+        return nil
+    }
+
+    /// Adds tokens used by `key` to its count for the current UTC day. A key a reload removed since its request was
+    /// admitted (``keep(only:)``) is not brought back.
     package func add(tokens: Int, key: String) {
         guard tokens > 0 else { return }
         let day = Self.day(of: now())
+        usage.withLock { $0[key]?.addTokens(tokens, day: day) }
+    }
+
+    /// Forgets the keys not in `names`: a reload that removes a key from `api_keys` frees its counters, and a key
+    /// added again later under that name starts from zero. The keys that stay keep theirs.
+    package func keep(only names: Set<String>) {
         usage.withLock { all in
-            var state = all[key, default: Usage()]
-            if state.day != day { (state.day, state.tokens) = (day, 0) }
-            state.tokens += tokens
-            all[key] = state
+            all = all.filter { names.contains($0.key) }
         }
     }
 
@@ -106,12 +133,7 @@ package final class KeyLimiter: Sendable {
     package func seed(tokensToday: [String: Int]) {
         let day = Self.day(of: now())
         usage.withLock { all in
-            for (key, tokens) in tokensToday {
-                var state = all[key, default: Usage()]
-                if state.day != day { (state.day, state.tokens) = (day, 0) }
-                state.tokens = max(state.tokens, tokens)
-                all[key] = state
-            }
+            for (key, tokens) in tokensToday { all[key, default: Usage()].raiseTokens(to: tokens, day: day) }
         }
     }
 
@@ -129,12 +151,8 @@ package final class KeyLimiter: Sendable {
     }
 
     /// One admitted request of `key` is no longer being answered: its place among the open requests is free again.
-    fileprivate func freeStream(key: String) {
-        usage.withLock { all in
-            guard var state = all[key] else { return }
-            state.streams = max(0, state.streams - 1)
-            all[key] = state
-        }
+    func freeStream(key: String) {
+        usage.withLock { $0[key]?.endStream() }
     }
 
     static func day(of time: Double) -> Int {
@@ -144,112 +162,5 @@ package final class KeyLimiter: Sendable {
     /// Whole seconds to the next UTC midnight, at least 1.
     static func secondsToMidnight(_ time: Double) -> Int {
         max(1, Int((Double(day(of: time) + 1) * 86_400 - time).rounded(.up)))
-    }
-}
-
-/// One admitted request's hold on its key's `concurrent_streams`. Released once, when the request's last byte is
-/// out; later calls do nothing, so every path that ends a request may release it. A client that hangs up before its
-/// response is written frees the stream too (``freeStream()``), so a response never written cannot hold a place
-/// for ever.
-package final class KeyPermit: Sendable, Equatable {
-    private struct State {
-        var streamFreed = false
-        var released = false
-        /// Runs once when the stream is freed (forgets the hang-up registration).
-        var onFree: (@Sendable () -> Void)?
-    }
-
-    private let limiter: KeyLimiter
-    package let key: String
-    private let state = Mutex(State())
-
-    fileprivate init(limiter: KeyLimiter, key: String) {
-        self.limiter = limiter
-        self.key = key
-    }
-
-    /// Runs `action` when the stream is freed, or at once if it already was.
-    package func onFree(_ action: @escaping @Sendable () -> Void) {
-        let freed = state.withLock { state in
-            if !state.streamFreed { state.onFree = action }
-            return state.streamFreed
-        }
-        if freed { action() }
-    }
-
-    /// Frees the key's place among the open requests, once, without counting tokens (the client hung up).
-    package func freeStream() {
-        let action: (@Sendable () -> Void)?? = state.withLock { state in
-            guard !state.streamFreed else { return .none }
-            state.streamFreed = true
-            defer { state.onFree = nil }
-            return .some(state.onFree)
-        }
-        guard case .some(let hook) = action else { return }
-        limiter.freeStream(key: key)
-        hook?()
-    }
-
-    /// The request is over: frees its stream (if a hang-up did not already) and adds its tokens to the key's day;
-    /// only the first call counts.
-    package func release(tokens: Int = 0) {
-        let first = state.withLock { state in
-            defer { state.released = true }
-            return !state.released
-        }
-        guard first else { return }
-        freeStream()
-        limiter.add(tokens: tokens, key: key)
-    }
-
-    package static func == (lhs: KeyPermit, rhs: KeyPermit) -> Bool { lhs === rhs }
-}
-
-/// A key's counters at one moment (`GET /v2/usage`'s `current`).
-package struct KeyUsageNow: Sendable, Equatable {
-    package var requestsLastMinute = 0
-    package var streams = 0
-    package var tokensToday = 0
-
-    package init(requestsLastMinute: Int = 0, streams: Int = 0, tokensToday: Int = 0) {
-        self.requestsLastMinute = requestsLastMinute
-        self.streams = streams
-        self.tokensToday = tokensToday
-    }
-}
-
-/// Why a key's limit refused a request.
-package enum KeyRefusal: Error, Equatable, Sendable {
-    case requestsPerMinute(limit: Int, retryAfter: Int)
-    case concurrentStreams(limit: Int)
-    case tokensPerDay(limit: Int, retryAfter: Int)
-
-    /// The limit's YAML name: the access log's `key_limit` and the metric's `limit` label.
-    package var limitName: String {
-        switch self {
-        case .requestsPerMinute: "requests_per_minute"
-        case .concurrentStreams: "concurrent_streams"
-        case .tokensPerDay: "tokens_per_day"
-        }
-    }
-
-    /// Seconds the client should wait. A stream's end cannot be foreseen, so a refused stream is told 1 s.
-    package var retryAfter: Int {
-        switch self {
-        case .requestsPerMinute(_, let seconds), .tokensPerDay(_, let seconds): seconds
-        case .concurrentStreams: 1
-        }
-    }
-
-    /// What the client reads: the key's name, the limit and when to try again (Codex reads "try again in N s").
-    package func message(key: String) -> String {
-        switch self {
-        case .requestsPerMinute(let limit, let seconds):
-            "API key '\(key)' is over its limit of \(limit) request\(limit == 1 ? "" : "s") per minute; try again in \(seconds) s"
-        case .concurrentStreams(let limit):
-            "API key '\(key)' is over its limit of \(limit) concurrent stream\(limit == 1 ? "" : "s"); try again in 1 s, when one has ended"
-        case .tokensPerDay(let limit, let seconds):
-            "API key '\(key)' is over its limit of \(limit) token\(limit == 1 ? "" : "s") per day (UTC); try again in \(seconds) s, after midnight UTC"
-        }
     }
 }
