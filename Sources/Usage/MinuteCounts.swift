@@ -1,6 +1,5 @@
-/// Requests per minute over the last hour, per name (account or key), in memory only: the console's sparklines
-/// and a key's requests of the last minute. Sixty slots per name, each remembering which minute it holds, so a
-/// name that goes quiet reads as zeros without any sweeping.
+/// Requests per minute over the last hour, per account, in memory only: the console's sparklines. Sixty slots per
+/// name, each remembering which minute it holds, so a name that goes quiet reads as zeros without any sweeping.
 struct MinuteCounts: Sendable {
     private struct Ring: Sendable {
         var minutes = [Int64](repeating: -1, count: 60)
@@ -31,12 +30,5 @@ struct MinuteCounts: Sendable {
             let slot = Int(((wanted % 60) + 60) % 60)
             return ring.minutes[slot] == wanted ? ring.counts[slot] : 0
         }
-    }
-
-    /// The count of one minute.
-    func count(_ name: String, minute: Int64) -> Int {
-        guard let ring = rings[name] else { return 0 }
-        let slot = Int(((minute % 60) + 60) % 60)
-        return ring.minutes[slot] == minute ? ring.counts[slot] : 0
     }
 }

@@ -21,14 +21,27 @@ package struct UsageCounts: Sendable, Hashable {
 
     package var isZero: Bool { self == .zero }
 
-    /// Input plus output tokens: what a key's `tokens_per_day` limit counts.
-    package var tokens: Int { inputTokens + outputTokens }
+    /// The largest count a line of a usage file may hold (2^50, about 10^15): far beyond any real hour, and small
+    /// enough that adding up years of such lines cannot overflow. A larger one makes the line corrupt.
+    package static let maximumCount = 1 << 50
 
+    /// Input plus output tokens: what a key's `tokens_per_day` limit counts.
+    package var tokens: Int { Self.add(inputTokens, outputTokens) }
+
+    /// Adds counts, stopping at `Int.max` instead of trapping: a sum that large is wrong anyway, but it must never
+    /// take the server down (it is computed at startup, for every query and by `q2api usage`).
     package static func + (left: UsageCounts, right: UsageCounts) -> UsageCounts {
         UsageCounts(
-            requests: left.requests + right.requests, failures: left.failures + right.failures,
-            throttled: left.throttled + right.throttled, inputTokens: left.inputTokens + right.inputTokens,
-            outputTokens: left.outputTokens + right.outputTokens)
+            requests: add(left.requests, right.requests), failures: add(left.failures, right.failures),
+            throttled: add(left.throttled, right.throttled), inputTokens: add(left.inputTokens, right.inputTokens),
+            outputTokens: add(left.outputTokens, right.outputTokens))
+    }
+
+    /// `left + right`, or `Int.max` (`Int.min`) where that would overflow.
+    package static func add(_ left: Int, _ right: Int) -> Int {
+        let (sum, overflow) = left.addingReportingOverflow(right)
+        guard overflow else { return sum }
+        return right > 0 ? Int.max : Int.min
     }
 
     package static func += (left: inout UsageCounts, right: UsageCounts) {

@@ -16,6 +16,10 @@ import Accounts
 /// renamed a new file in, even one that reuses the old inode; a file replaced by hand) is read whole. A last line
 /// without its newline is counted when it is whole, as a full read counts it, but not kept: it is read again once
 /// its newline is there.
+///
+/// Memory stays bounded: each file keeps its counts merged per (hour, key, account, model), and only the hours from
+/// `oldest` on (what `/v2/usage` can show), not its lines; the lines of older days are skipped by their first bytes
+/// without being parsed (``UsageFileParser/parse(_:key:displayName:from:)``).
 struct UsageFileCache {
     private struct Entry {
         var device: UInt64
@@ -24,23 +28,36 @@ struct UsageFileCache {
         var consumed: Int
         /// The last whole line read, newline included, to recognise the file.
         var lastLine: [UInt8]
-        /// The records of the bytes read.
-        var records: [UsageRecord]
+        /// The counts of the whole lines read, per bucket, from `oldest` on.
+        var counts: [UsageBucket: UsageCounts]
+        /// The first hour `counts` keeps.
+        var oldest: Int64
+        /// `counts` as records, made again only when `counts` changed: a query costs an array copy per file.
+        var records: [UsageRecord]? = nil
+    }
+
+    /// What one read of the files found besides the counts.
+    struct Problems {
+        /// Lines skipped (torn or corrupt), naming file and line number.
+        var lines: [String] = []
+        /// Files that could not be read at all (open or read errors, too large): their usage is missing.
+        var files: [String] = []
     }
 
     private var entries: [String: Entry] = [:]
 
-    /// Every record of every usage file under `usageDirectory` (every shard's folder included).
-    mutating func records(usageDirectory: String, warnings: inout [String]) -> [UsageRecord] {
+    /// The records of every usage file under `usageDirectory` (every shard's folder included) from the hour `oldest`
+    /// on, merged per bucket within each file (a key's files in two shard folders may share a bucket).
+    mutating func records(usageDirectory: String, oldest: Int64, problems: inout Problems) -> [UsageRecord] {
         var all: [UsageRecord] = []
         var seen = Set<String>()
         for (path, key) in UsageFileParser.files(usageDirectory: usageDirectory) {
             seen.insert(path)
             do {
-                all += try read(path, key: key, warnings: &warnings)
+                all += try read(path, key: key, oldest: oldest, problems: &problems)
             } catch {
                 entries[path] = nil
-                warnings.append("\(error)")
+                problems.files.append("\(error)")
             }
         }
         entries = entries.filter { seen.contains($0.key) }
@@ -52,17 +69,23 @@ struct UsageFileCache {
         entries[path] = nil
     }
 
-    private mutating func read(_ path: String, key: String, warnings: inout [String]) throws(StateStoreError) -> [UsageRecord] {
+    /// Reads what is new in a file; returns its records from `oldest` on.
+    private mutating func read(_ path: String, key: String, oldest: Int64, problems: inout Problems) throws(StateStoreError) -> [UsageRecord] {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw StateStoreError(path: path, operation: "open", code: errno) }
         defer { close(descriptor) }
         let info = try StateFileIO.info(descriptor, path: path)
         let size = Int(info.st_size)
-        var entry = Entry(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), consumed: 0, lastLine: [], records: [])
+        var entry = Entry(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), consumed: 0, lastLine: [], counts: [:], oldest: oldest)
         if let known = entries[path], known.device == entry.device, known.inode == entry.inode, known.consumed <= size,
             try Self.read(descriptor, from: known.consumed - known.lastLine.count, count: known.lastLine.count, path: path) == known.lastLine
         {
             entry = known
+        }
+        if entry.oldest < oldest {
+            entry.counts = entry.counts.filter { $0.key.hour >= oldest }
+            entry.oldest = oldest
+            entry.records = nil
         }
         guard size - entry.consumed <= StateFileIO.maximumFileSize else {
             throw StateStoreError(path: path, operation: "larger than \(StateFileIO.maximumFileSize / 1024 / 1024) MiB", code: 0)
@@ -70,18 +93,23 @@ struct UsageFileCache {
         let tail = try Self.read(descriptor, from: entry.consumed, count: size - entry.consumed, path: path)
         let end = tail.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0
         if end > 0 {
-            let whole = UsageFileParser.parse(Array(tail[..<end]), key: key, displayName: path)
-            warnings += whole.warnings
-            entry.records += whole.records
+            let whole = UsageFileParser.parse(Array(tail[..<end]), key: key, displayName: path, from: entry.oldest)
+            problems.lines += whole.warnings
+            for record in whole.records where record.hour >= entry.oldest { entry.counts[record.bucket, default: .zero] += record.counts }
+            if !whole.records.isEmpty { entry.records = nil }
             entry.consumed += end
             let lineStart = tail[..<(end - 1)].lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0
             entry.lastLine = Array(tail[lineStart..<end])
         }
+        let records =
+            entry.records
+            ?? entry.counts.map { UsageRecord(hour: $0.key.hour, key: $0.key.key, account: $0.key.account, model: $0.key.model, counts: $0.value) }
+        entry.records = records
         entries[path] = entry
-        guard end < tail.count else { return entry.records }
+        guard end < tail.count else { return records }
         let rest = UsageFileParser.parse(Array(tail[end...]), key: key, displayName: path)
-        warnings += rest.warnings
-        return entry.records + rest.records
+        problems.lines += rest.warnings
+        return records + rest.records.filter { $0.hour >= oldest }
     }
 
     /// `count` bytes from `offset` (fewer when the file is shorter).

@@ -1,6 +1,14 @@
 import Accounts
 import ProxyConfig
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Reads usage files: every whole record, with a warning for each line that cannot be read.
 ///
 /// Never fails: a torn last line (a crash in the middle of an append) or an invalid line anywhere else is skipped
@@ -35,7 +43,12 @@ package enum UsageFileParser {
     ///   - bytes: The file's content.
     ///   - key: The key the file belongs to; a line naming another key is skipped.
     ///   - displayName: How warnings name the file (its path).
-    package static func parse(_ bytes: [UInt8], key: String, displayName: String) -> Parsed {
+    ///   - from: When set, the lines of UTC days before the one holding this time are skipped without being parsed
+    ///     (recognised by their first bytes, `{"hour":"YYYY-MM-DD`, as the writer starts every line); a line that
+    ///     does not start like that is parsed in full. Records of earlier hours of that day may still be returned.
+    package static func parse(_ bytes: [UInt8], key: String, displayName: String, from: Int64? = nil) -> Parsed {
+        let lead = Array(#"{"hour":""#.utf8)
+        let firstDate = from.map { Array(UsageHour.format(UsageHour.dayStart(of: $0)).utf8.prefix(10)) }
         var parsed = Parsed()
         var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         // A file that ends with a newline has an empty last piece; a file whose last line lacks one ends with it.
@@ -44,6 +57,11 @@ package enum UsageFileParser {
         for (index, line) in lines.enumerated() {
             if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") }) { continue }
             let number = index + 1
+            if let firstDate, line.count > lead.count + firstDate.count, line.starts(with: lead),
+                line.dropFirst(lead.count).prefix(firstDate.count).lexicographicallyPrecedes(firstDate)
+            {
+                continue
+            }
             do {
                 let record = try UsageRecord.decode(line: line)
                 guard record.key == key else {
@@ -79,6 +97,59 @@ package enum UsageFileParser {
             }
         }
         return files
+    }
+
+    /// Input plus output tokens of each key in the UTC day starting at `day` (Unix seconds), from every usage file
+    /// under `usageDirectory`: the `tokens_per_day` seed at startup, before the listeners bind.
+    ///
+    /// Only that day's lines are parsed. The writer starts every line with `{"hour":"YYYY-MM-DD`, so a line of
+    /// another day is skipped by comparing those first 19 bytes; a line that does not start like that (edited by
+    /// hand) is parsed in full, and skipped if it is not a record.
+    ///
+    /// - Parameter problems: Receives the files that could not be read (their tokens are missing).
+    /// - Returns: The tokens by key name, each at most ``UsageCounts/maximumCount``; keys without a line that day
+    ///   are left out.
+    package static func tokens(usageDirectory: String, day: Int64, problems: inout [String]) -> [String: Int] {
+        let lead = Array(#"{"hour":""#.utf8)
+        let date = Array(UsageHour.format(day).utf8.prefix(10))
+        var tokens: [String: Int] = [:]
+        for (path, key) in files(usageDirectory: usageDirectory) {
+            let bytes: [UInt8]
+            do {
+                bytes = try StateFileIO.readFile(path).bytes
+            } catch {
+                problems.append("\(error)")
+                continue
+            }
+            guard let sum = bytes.withUnsafeBufferPointer({ dayTokens(in: $0, key: key, day: day, lead: lead, date: date) }) else { continue }
+            tokens[key] = min(UsageCounts.maximumCount, UsageCounts.add(tokens[key] ?? 0, sum))
+        }
+        return tokens
+    }
+
+    /// The tokens of `key`'s records in the day starting at `day`, or `nil` when the file has none that day.
+    private static func dayTokens(in buffer: UnsafeBufferPointer<UInt8>, key: String, day: Int64, lead: [UInt8], date: [UInt8]) -> Int? {
+        guard let base = buffer.baseAddress else { return nil }
+        var sum: Int?
+        var start = 0
+        while start < buffer.count {
+            var end = buffer.count
+            if let newline = memchr(base + start, Int32(UInt8(ascii: "\n")), buffer.count - start) {
+                end = UnsafeRawPointer(newline) - UnsafeRawPointer(base)
+            }
+            defer { start = end + 1 }
+            if end - start >= lead.count + date.count, memcmp(base + start, lead, lead.count) == 0,
+                memcmp(base + start + lead.count, date, date.count) != 0
+            {
+                continue
+            }
+            let line = UnsafeBufferPointer(rebasing: buffer[start..<end])
+            guard let record = try? UsageRecord.decode(line: line), record.key == key, record.hour >= day,
+                record.hour < day + UsageHour.secondsPerDay
+            else { continue }
+            sum = UsageCounts.add(sum ?? 0, record.counts.tokens)
+        }
+        return sum
     }
 
     /// Reads every usage file under `<state_dir>/usage` (every shard's folder included).

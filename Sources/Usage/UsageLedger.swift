@@ -27,9 +27,11 @@ import Synchronization
 /// the way the account state files are: `O_APPEND`, a line that follows a torn one starts on a fresh line, a new
 /// file and its folder are fsynced, and a durable flush fsyncs every file it wrote. Readers skip a torn or corrupt
 /// line and never accept it, so a crash loses at most what was not flushed yet. When a file has doubled since it
-/// was last compacted (and is past ``Compaction/bytes``), it is rewritten atomically (temporary file, fsync,
-/// rename, fsync of the folder) with one line per (hour, account, model), dropping the hours older than
-/// ``Compaction/retention``.
+/// was last compacted (and is past ``Compaction/bytes``), it is rewritten atomically (see `UsageLedger+Compaction`).
+///
+/// Queries (``records()``) answer the last ``queryHorizon`` from a cache of merged counts that reads only what was
+/// appended since the last query; the startup seed (``tokensToday()``) reads only today's lines and leaves the
+/// cache alone, so the listeners bind without parsing months of files. The flush loop fills the cache first.
 ///
 /// With `shard.count > 1` each instance writes `<state_dir>/usage/shard-<index>/`; queries read every folder.
 /// Without a state directory (tests that build a runtime by hand) flushed records stay in memory.
@@ -41,12 +43,24 @@ package final class UsageLedger: Sendable {
         package var bytes: Int
         /// Hours older than this are dropped by a compaction: 90 days by default.
         package var retention: Int64
+        /// Whole UTC days older than this are rolled up by a compaction into one line per (day, account, model),
+        /// dated at the day's midnight: 7 days by default, so a file holds at most 168 hours and 83 days per
+        /// account and model and stays far below the 64 MiB a file may have.
+        package var hourly: Int64
+
+        /// The size past which a file is compacted: past ``bytes`` and twice its compacted size, but before half
+        /// the 64 MiB a reader accepts, so a large file is still rewritten while it can be read.
+        package func threshold(compactedSize: Int) -> Int {
+            max(bytes, min(2 * compactedSize, StateFileIO.maximumFileSize / 2))
+        }
 
         package static let defaultRetention: Int64 = 90 * 86_400
+        package static let defaultHourly: Int64 = 7 * 86_400
 
-        package init(bytes: Int = 256 * 1024, retention: Int64 = defaultRetention) {
+        package init(bytes: Int = 256 * 1024, retention: Int64 = defaultRetention, hourly: Int64 = defaultHourly) {
             self.bytes = bytes
             self.retention = retention
+            self.hourly = hourly
         }
     }
 
@@ -60,7 +74,7 @@ package final class UsageLedger: Sendable {
         case throttled
     }
 
-    private struct Files {
+    struct Files {
         var directoryReady = false
         /// Each file's size after its last compaction (or 0 when not compacted by this process).
         var compactedSize: [String: Int] = [:]
@@ -68,18 +82,26 @@ package final class UsageLedger: Sendable {
         var memory: [UsageBucket: UsageCounts] = [:]
         /// The files as last read, so a query reads only what was appended since.
         var cache = UsageFileCache()
+        /// The unreadable files already logged as warnings, so a query every few seconds does not repeat them.
+        var reportedProblems = Set<String>()
     }
+
+    /// How far back queries see: 31 days, more than `/v2/usage`'s longest range (30 daily buckets). The cache keeps
+    /// nothing older.
+    package static let queryHorizon: Int64 = 31 * 86_400
 
     /// `<state_dir>/usage`, where readers look (every shard's folder included); `nil` without a state directory.
     package let usageDirectory: String?
     /// The folder this instance writes: `usageDirectory`, or its `shard-<i>` folder when sharded.
     package let directory: String?
-    private let compaction: Compaction
-    private let logger: Logger
-    private let now: @Sendable () -> Date
+    let compaction: Compaction
+    let logger: Logger
+    let now: @Sendable () -> Date
     private let pending = Mutex([UsageBucket: UsageCounts]())
-    private let files = Mutex(Files())
-    private let minutes = Mutex((accounts: MinuteCounts(), keys: MinuteCounts()))
+    let files = Mutex(Files())
+    /// Each account's requests per minute of the last hour. A key's requests of the last minute are the
+    /// limiter's (`KeyLimiter.current`), which counts every named key.
+    private let minutes = Mutex(MinuteCounts())
 
     /// Creates a ledger; nothing is read or created until the first flush or query.
     ///
@@ -125,25 +147,15 @@ package final class UsageLedger: Sendable {
         let bucket = UsageBucket(hour: UsageHour.start(of: seconds), key: key, account: account, model: model)
         let counts = UsageCounts(
             requests: 1, failures: outcome == .failure ? 1 : 0, throttled: outcome == .throttled ? 1 : 0,
-            inputTokens: max(0, inputTokens), outputTokens: max(0, outputTokens))
+            inputTokens: min(max(0, inputTokens), UsageCounts.maximumCount), outputTokens: min(max(0, outputTokens), UsageCounts.maximumCount))
         pending.withLock { $0[bucket, default: .zero] += counts }
-        let minute = seconds / 60
-        minutes.withLock { minutes in
-            if !account.isEmpty { minutes.accounts.add(account, minute: minute) }
-            minutes.keys.add(key, minute: minute)
-        }
+        if !account.isEmpty { minutes.withLock { $0.add(account, minute: seconds / 60) } }
     }
 
     /// An account's requests per minute over the last hour, oldest first, the current minute last (memory only).
     package func lastHour(account: String) -> [Int] {
         let minute = Int64(now().timeIntervalSince1970.rounded(.down)) / 60
-        return minutes.withLock { $0.accounts.lastHour(account, minute: minute) }
-    }
-
-    /// A key's requests in the current minute (memory only).
-    package func requestsThisMinute(key: String) -> Int {
-        let minute = Int64(now().timeIntervalSince1970.rounded(.down)) / 60
-        return minutes.withLock { $0.keys.count(key, minute: minute) }
+        return minutes.withLock { $0.lastHour(account, minute: minute) }
     }
 
     // MARK: - Flushing
@@ -190,8 +202,10 @@ package final class UsageLedger: Sendable {
         }
     }
 
-    /// Flushes every `interval` until cancelled, logging (not throwing) write errors.
+    /// Flushes every `interval` until cancelled, logging (not throwing) write errors. It first reads the files
+    /// into the query cache, off the startup path, so the first `/v2/usage` is as quick as the next ones.
     package func runFlushLoop(every interval: Duration) async {
+        _ = records()
         while !Task.isCancelled {
             do {
                 try await Task.sleep(for: interval)
@@ -211,34 +225,29 @@ package final class UsageLedger: Sendable {
         }
     }
 
-    // MARK: - Compaction
-
-    /// Rewrites a key's file (in this instance's folder) with one line per (hour, account, model), without the
-    /// hours older than the retention, atomically.
-    package func compact(key: String) throws(StateStoreError) {
-        guard let directory else { return }
-        try files.withLock { (files) throws(StateStoreError) in
-            try compactLocked(key: key, directory: directory, files: &files)
-        }
-    }
-
     // MARK: - Reading
 
-    /// Every record: the files of every folder (all shards), what was flushed in memory, and what is not flushed
-    /// yet. Not merged: several records may share a bucket.
+    /// The records of the last ``queryHorizon`` (from the UTC day that many seconds before today's): the files of
+    /// every folder (all shards), each merged per (hour, key, account, model), what was flushed in memory, and what
+    /// is not flushed yet. Several records may share a bucket (two shards' files, a file and the unflushed counts).
+    ///
+    /// Skipped lines are logged at debug (a torn last line is normal after a crash); a file that cannot be read at
+    /// all (an I/O error, more than 64 MiB) at warning, once per problem, since its usage is missing.
     package func records() -> [UsageRecord] {
-        files.withLock { files in
+        let oldest = UsageHour.dayStart(of: Int64(now().timeIntervalSince1970.rounded(.down))) - Self.queryHorizon
+        return files.withLock { files in
             var all: [UsageRecord]
             if let usageDirectory {
-                var warnings: [String] = []
-                all = files.cache.records(usageDirectory: usageDirectory, warnings: &warnings)
-                for warning in warnings { logger.debug("\(warning)") }
+                var problems = UsageFileCache.Problems()
+                all = files.cache.records(usageDirectory: usageDirectory, oldest: oldest, problems: &problems)
+                for warning in problems.lines { logger.debug("\(warning)") }
+                report(fileProblems: problems.files, files: &files)
             } else {
-                all = files.memory.map {
+                all = files.memory.filter { $0.key.hour >= oldest }.map {
                     UsageRecord(hour: $0.key.hour, key: $0.key.key, account: $0.key.account, model: $0.key.model, counts: $0.value)
                 }
             }
-            for (bucket, counts) in pending.withLock({ $0 }) {
+            for (bucket, counts) in pending.withLock({ $0 }) where bucket.hour >= oldest {
                 all.append(UsageRecord(hour: bucket.hour, key: bucket.key, account: bucket.account, model: bucket.model, counts: counts))
             }
             return all
@@ -252,23 +261,55 @@ package final class UsageLedger: Sendable {
 
     /// Input plus output tokens of each key in the current UTC day, from the files of every folder and the
     /// counts not flushed yet: the seed of the keys' `tokens_per_day` limits after a restart.
+    ///
+    /// Reads only today's lines of the files (``UsageFileParser/tokens(usageDirectory:day:problems:)``), not the
+    /// query cache, so it is quick enough to run before the listeners bind.
     package func tokensToday() -> [String: Int] {
-        Self.tokensToday(records(), now: now())
+        let midnight = UsageHour.dayStart(of: Int64(now().timeIntervalSince1970.rounded(.down)))
+        return files.withLock { files in
+            var records: [UsageRecord]
+            var tokens: [String: Int] = [:]
+            if let usageDirectory {
+                var problems: [String] = []
+                tokens = UsageFileParser.tokens(usageDirectory: usageDirectory, day: midnight, problems: &problems)
+                report(fileProblems: problems, files: &files)
+                records = []
+            } else {
+                records = files.memory.map {
+                    UsageRecord(hour: $0.key.hour, key: $0.key.key, account: $0.key.account, model: $0.key.model, counts: $0.value)
+                }
+            }
+            for (bucket, counts) in pending.withLock({ $0 }) {
+                records.append(UsageRecord(hour: bucket.hour, key: bucket.key, account: bucket.account, model: bucket.model, counts: counts))
+            }
+            for (key, count) in Self.tokensToday(records, now: now()) {
+                tokens[key] = min(UsageCounts.maximumCount, UsageCounts.add(tokens[key] ?? 0, count))
+            }
+            return tokens
+        }
     }
 
-    /// Input plus output tokens of each key in the UTC day holding `now`.
+    /// Input plus output tokens of each key in the UTC day holding `now`, each at most
+    /// ``UsageCounts/maximumCount`` (so a limiter adding to it cannot overflow).
     package static func tokensToday(_ records: [UsageRecord], now: Date) -> [String: Int] {
         let midnight = UsageHour.dayStart(of: Int64(now.timeIntervalSince1970.rounded(.down)))
         var tokens: [String: Int] = [:]
         for record in records where record.hour >= midnight && record.hour < midnight + UsageHour.secondsPerDay {
-            tokens[record.key, default: 0] += record.counts.tokens
+            tokens[record.key] = min(UsageCounts.maximumCount, UsageCounts.add(tokens[record.key] ?? 0, record.counts.tokens))
         }
         return tokens
     }
 
+    /// Logs files that could not be read at warning, each problem once.
+    private func report(fileProblems: [String], files: inout Files) {
+        for problem in fileProblems where files.reportedProblems.insert(problem).inserted {
+            logger.warning("usage file not read; its usage is missing from queries and limits", metadata: ["error": "\(problem)"])
+        }
+    }
+
     // MARK: - Internals
 
-    private func path(key: String, directory: String) -> String {
+    func path(key: String, directory: String) -> String {
         directory + "/" + key + UsageFileParser.fileExtension
     }
 
@@ -280,7 +321,17 @@ package final class UsageLedger: Sendable {
             files.directoryReady = true
         }
         let path = path(key: key, directory: directory)
-        let (descriptor, created) = try StateFileIO.openForAppend(path)
+        let descriptor: Int32
+        let created: Bool
+        do {
+            (descriptor, created) = try StateFileIO.openForAppend(path)
+        } catch {
+            // The folder may have been removed while the server runs: make it again and try once more.
+            files.directoryReady = false
+            _ = try StateFileIO.makeDirectory(directory)
+            files.directoryReady = true
+            (descriptor, created) = try StateFileIO.openForAppend(path)
+        }
         defer { close(descriptor) }
         let before = try StateFileIO.info(descriptor, path: path)
         var bytes: [UInt8] = []
@@ -297,7 +348,7 @@ package final class UsageLedger: Sendable {
         if durable || created { try StateFileIO.sync(descriptor, path: path) }
         if created { try StateFileIO.syncDirectory(directory) }
         let size = Int(before.st_size) + bytes.count
-        if size > max(compaction.bytes, 2 * (files.compactedSize[key] ?? 0)) {
+        if size > compaction.threshold(compactedSize: files.compactedSize[key] ?? 0) {
             do {
                 try compactLocked(key: key, directory: directory, files: &files)
             } catch {
@@ -305,36 +356,6 @@ package final class UsageLedger: Sendable {
                 logger.warning("usage file compaction failed", metadata: ["error": "\(error)"])
             }
         }
-    }
-
-    private func compactLocked(key: String, directory: String, files: inout Files) throws(StateStoreError) {
-        let path = path(key: key, directory: directory)
-        guard StateFileIO.signature(atPath: path) != nil else { return }
-        let (bytes, _) = try StateFileIO.readFile(path)
-        let parsed = UsageFileParser.parse(bytes, key: key, displayName: path)
-        for warning in parsed.warnings { logger.warning("\(warning)") }
-        let oldest = UsageHour.start(of: Int64(now().timeIntervalSince1970.rounded(.down))) - compaction.retention
-        let kept = parsed.records.filter { $0.hour >= oldest }.merged()
-        var output: [UInt8] = []
-        for record in kept {
-            output.append(contentsOf: record.jsonLine())
-            output.append(UInt8(ascii: "\n"))
-        }
-        let temporary = path + ".tmp"
-        let descriptor = try StateFileIO.openForReplace(temporary)
-        do {
-            defer { close(descriptor) }
-            try StateFileIO.writeAll(descriptor, output, path: temporary)
-            try StateFileIO.sync(descriptor, path: temporary)
-        } catch {
-            _ = try? StateFileIO.unlinkFile(temporary)
-            throw error
-        }
-        try StateFileIO.moveReplacing(temporary, to: path)
-        files.cache.forget(path)
-        try StateFileIO.syncDirectory(directory)
-        files.compactedSize[key] = output.count
-        logger.debug("compacted usage file", metadata: ["file": "\(path)", "lines": "\(parsed.lineCount) -> \(kept.count)"])
     }
 
     /// The last byte of the file, or `nil` when it is empty.

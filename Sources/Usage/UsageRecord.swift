@@ -32,13 +32,15 @@ package struct UsageRecord: Sendable, Hashable {
     package var bucket: UsageBucket { UsageBucket(hour: hour, key: key, account: account, model: model) }
 
     /// The record as one line of JSON, without the trailing newline; members in a fixed order so files read well.
+    /// Counts above ``UsageCounts/maximumCount`` are written as that maximum, so the line stays readable.
     package func jsonLine() -> [UInt8] {
+        func count(_ value: Int) -> JSONValue { .int(min(value, UsageCounts.maximumCount)) }
         let value = JSONValue.object([
             JSONMember("hour", .string(UsageHour.format(hour))), JSONMember("key", .string(key)),
             JSONMember("account", .string(account)), JSONMember("model", .string(model)),
-            JSONMember("requests", .int(counts.requests)), JSONMember("failures", .int(counts.failures)),
-            JSONMember("throttled", .int(counts.throttled)), JSONMember("input_tokens", .int(counts.inputTokens)),
-            JSONMember("output_tokens", .int(counts.outputTokens)),
+            JSONMember("requests", count(counts.requests)), JSONMember("failures", count(counts.failures)),
+            JSONMember("throttled", count(counts.throttled)), JSONMember("input_tokens", count(counts.inputTokens)),
+            JSONMember("output_tokens", count(counts.outputTokens)),
         ])
         var bytes: [UInt8] = []
         JSONWriter.write(value, into: &bytes)
@@ -48,7 +50,8 @@ package struct UsageRecord: Sendable, Hashable {
     /// Reads one line (without its newline).
     ///
     /// - Throws: ``UsageRecordDecodingError`` when the line is not a whole record: not JSON (a torn line), a
-    ///   member missing or of the wrong type, an hour not on the hour, a negative count. Never quotes the line.
+    ///   member missing or of the wrong type, an hour not on the hour, a negative count or one above
+    ///   ``UsageCounts/maximumCount``. Never quotes the line.
     package static func decode(line: some Collection<UInt8>) throws(UsageRecordDecodingError) -> UsageRecord {
         let object: JSONValue
         do {
@@ -66,6 +69,10 @@ package struct UsageRecord: Sendable, Hashable {
         func count(_ name: String) throws(UsageRecordDecodingError) -> Int {
             guard let value = object[name]?.intValue, value >= 0 else {
                 throw UsageRecordDecodingError(description: "no non-negative integer \"\(name)\"")
+            }
+            // An edited or corrupted count (9223372036854775807) would otherwise overflow the sums.
+            guard value <= UsageCounts.maximumCount else {
+                throw UsageRecordDecodingError(description: "\"\(name)\" count out of range (more than 2^50)")
             }
             return value
         }

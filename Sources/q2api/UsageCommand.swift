@@ -88,8 +88,10 @@ struct UsageCommand: ParsableCommand {
                 String(counts.outputTokens),
             ]
         }
-        // An empty name is usage without one: a throttled request has no account, a refused one may have no model.
-        let rows = [header] + summary.rows.map { cells($0.name.isEmpty ? "(none)" : $0.name, $0.counts) } + [cells("TOTAL", summary.totals)]
+        // An empty name is usage without one: a throttled request has no account (the console's "(no account)" too),
+        // a refused one may have no model.
+        func display(_ name: String) -> String { name.isEmpty ? "(no \(grouping.rawValue))" : name }
+        let rows = [header] + summary.rows.map { cells(display($0.name), $0.counts) } + [cells("TOTAL", summary.totals)]
         let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
         return rows.map { row in
             row.enumerated().map { column, cell in

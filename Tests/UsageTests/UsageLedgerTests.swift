@@ -295,7 +295,6 @@ struct UsageLedgerTests {
         let hour = ledger.lastHour(account: "a1")
         #expect(hour.count == 60)
         #expect(hour[59] == 2 && hour[54] == 1 && hour.reduce(0, +) == 3)
-        #expect(ledger.requestsThisMinute(key: "alice") == 3)
         clock.set(Date.utc(2026, 12, 7, 13, 1, 0))
         #expect(ledger.lastHour(account: "a1").reduce(0, +) == 2)
         #expect(ledger.lastHour(account: "nobody") == [Int](repeating: 0, count: 60))

@@ -65,11 +65,10 @@ struct UsageAdminController: Sendable {
         ])
     }
 
-    /// A key's settings (never its value) and what it uses now. The limiter follows only keys with limits; for the
-    /// others the requests of the last minute come from the ledger (the current calendar minute) and streams are 0.
+    /// A key's settings (never its value) and what it uses now: the limiter's counts (it counts every named key,
+    /// limits or not), with tokens today at least what the usage files and unflushed counts hold.
     func keyJSON(_ key: ProxyConfig.APIKey, tokensToday: Int) -> JSONValue {
-        let limited = !key.limits.isEmpty
-        let current = limited ? runtime.keyLimiter.current(key: key.name) : KeyUsageNow()
+        let current = runtime.keyLimiter.current(key: key.name)
         func limit(_ value: Int?) -> JSONValue { value.map(JSONValue.int) ?? .null }
         return .object([
             JSONMember("name", .string(key.name)), JSONMember("enabled", .bool(key.enabled)),
@@ -84,8 +83,7 @@ struct UsageAdminController: Sendable {
             JSONMember(
                 "current",
                 .object([
-                    JSONMember(
-                        "requests_last_minute", .int(limited ? current.requestsLastMinute : runtime.usage.requestsThisMinute(key: key.name))),
+                    JSONMember("requests_last_minute", .int(current.requestsLastMinute)),
                     JSONMember("streams", .int(current.streams)),
                     JSONMember("tokens_today", .int(max(current.tokensToday, tokensToday))),
                 ])),
