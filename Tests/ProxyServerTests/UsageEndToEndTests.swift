@@ -1,6 +1,7 @@
 import Foundation
 import ProxyConfig
 import ProxyServer
+import QSimulator
 import Testing
 
 private let usageAdminKey = "usage-admin-key"
@@ -98,6 +99,31 @@ struct UsageEndToEndTests {
             #expect(value("q2api_key_requests_total", [#"key="\#(key)""#, #"result="failure""#]) == "1")
             #expect(value("q2api_key_output_tokens_total", [#"key="\#(key)""#]) == String(totals["output_tokens"] ?? -1))
             #expect(value("q2api_key_input_tokens_total", [#"key="\#(key)""#]) == String(totals["input_tokens"] ?? -1))
+        }
+    }
+
+    @Test("/v2/usage shows a key without limits with its open stream and its requests of the last minute")
+    func unlimitedKeyCurrentUse() async throws {
+        try await withProxy(extraYAML: "admin_keys: [\"\(usageAdminKey)\"]", reload: Self.fastFlush) { harness in
+            let key = ProxyConfig.APIKey.derivedName(for: Secret(ProxyHarness.apiKey))
+            let admin = [("authorization", "Bearer \(usageAdminKey)")]
+            @Sendable func current() async throws -> [String: Any] {
+                let json = try await harness.get("/v2/usage", headers: admin).json
+                let keys = (json?["keys"] as? [[String: Any]]) ?? []
+                let entry = keys.first { $0["name"] as? String == key }
+                #expect((entry?["limits"] as? [String: Any])?["concurrent_streams"] is NSNull)
+                return (entry?["current"] as? [String: Any]) ?? [:]
+            }
+            #expect(try await harness.post("/v1/messages", claudeRequest("hello")).status == 200)
+            let held = Task { try await harness.post("/v1/messages", claudeRequest("wait [[sim:hold]]", stream: true)) }
+            try await harness.eventually("the stream is held") { harness.simulator.heldStreams == 1 }
+            let open = try await current()
+            #expect(open["streams"] as? Int == 1)
+            #expect(open["requests_last_minute"] as? Int == 2)
+            harness.simulator.releaseHeld()
+            #expect(try await held.value.status == 200)
+            try await harness.eventuallyAsync("the stream is closed") { try await current()["streams"] as? Int == 0 }
+            #expect(try await current()["requests_last_minute"] as? Int == 2)
         }
     }
 }
