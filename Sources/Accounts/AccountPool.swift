@@ -216,13 +216,20 @@ package final class AccountPool: Sendable {
     // MARK: - Reload and operator overrides
 
     /// Applies a reloaded account list (see ``AccountPoolState/update(accounts:now:)``).
-    package func update(accounts: [AccountCredentials], configuration: PoolConfiguration? = nil) {
+    ///
+    /// - Returns: The accounts whose token was discarded: removed, or their credentials changed (a saved token
+    ///   was issued for the old ones and must not be restored).
+    @discardableResult
+    package func update(accounts: [AccountCredentials], configuration: PoolConfiguration? = nil) -> Set<String> {
         let now = clockNow()
         let actions = storage.withLock { storage in
             if let configuration { storage.machine.update(configuration: configuration) }
             return Self.discardingTokens(storage.machine.update(accounts: accounts, now: now), in: &storage)
         }
         run(actions)
+        var discarded = Set<String>()
+        for case .discardToken(let id) in actions { discarded.insert(id) }
+        return discarded
     }
 
     /// An operator turns an account on or off. Returns false for an unknown account.
@@ -240,12 +247,14 @@ package final class AccountPool: Sendable {
     }
 
     /// Restores an access token saved in the state directory, so a restart does not refresh every
-    /// account at once. Ignored when the token has expired or the account is unknown.
-    package func restoreToken(id: String, accessToken: String, expiresAt: PoolInstant) {
+    /// account at once. Ignored when the token has expired, the account is unknown or refreshing, or
+    /// (`onlyIfNone`) the account holds a token already or its refresh was refused.
+    package func restoreToken(id: String, accessToken: String, expiresAt: PoolInstant, onlyIfNone: Bool = false) {
         let now = clockNow()
         guard now < expiresAt else { return }
         storage.withLock { storage in
-            guard storage.machine.entries[id] != nil, storage.refreshes[id] == nil else { return }
+            guard let entry = storage.machine.entries[id], storage.refreshes[id] == nil else { return }
+            if onlyIfNone, storage.tokens[id] != nil || entry.tokenExpiresAt != nil || entry.status.health == .refreshFailed { return }
             storage.tokens[id] = accessToken
             storage.machine.tokenRestored(account: id, expiresAt: expiresAt, now: now)
         }

@@ -6,7 +6,8 @@ extension AccountPoolState {
     /// Applies a new account list: unchanged accounts keep their runtime state, new ones are added,
     /// removed ones dropped; label, weight, tier and `enabled` changes apply in place. When an
     /// account's credentials change, its token is discarded and `suspended`, `refresh_failed` and
-    /// `disabled(errors)` are cleared.
+    /// `disabled(errors)` are cleared. An unchanged account keeps its rotated refresh token while it holds
+    /// an access token, and takes the list's refresh token while it holds none.
     package mutating func update(accounts: [AccountCredentials], now: PoolInstant) -> [PoolAction] {
         var actions: [PoolAction] = []
         var newOrder: [String] = []
@@ -37,7 +38,11 @@ extension AccountPoolState {
                 let rotated = entry.credentials.refreshToken
                 let learnedARN = entry.credentials.refreshedProfileARN
                 entry.credentials = account
-                entry.credentials.refreshToken = rotated
+                // An account that holds a token keeps the refresh token it rotated to (the list may have been read
+                // before that refresh). One that holds none takes the list's: the state directory's latest, which
+                // may be a token another process wrote after a first read found only the account (an import
+                // whose refresh already spent the seed).
+                if entry.tokenExpiresAt != nil { entry.credentials.refreshToken = rotated }
                 entry.credentials.refreshedProfileARN = account.refreshedProfileARN ?? learnedARN
             }
             entry.configured = account

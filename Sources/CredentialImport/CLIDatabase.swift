@@ -6,7 +6,8 @@ import ProxyModels
 /// Builder ID / Identity Center, the client registration row it was made with. The CodeWhisperer profile the CLI
 /// chose is in the `state` table under `api.codewhisperer.profile` (`{"arn", "profile_name"}`).
 enum CLIDatabase {
-    /// The token rows, each with its registration row (nil for social sign-ins), in the order they are tried.
+    /// The token rows, each with its registration row (nil for social sign-ins). Every row present is imported
+    /// (each validated by its own refresh): a database can hold more than one sign-in.
     static let rows: [(token: String, registration: String?, social: Bool)] = [
         ("kirocli:social:token", nil, true),
         ("kirocli:odic:token", "kirocli:odic:device-registration", false),
@@ -32,7 +33,11 @@ enum CLIDatabase {
             var candidate = try TokenFileParser.candidate(
                 token: token, registration: registration, source: source, origin: origin, socialHint: row.social)
             candidate.format = source == "q-cli" ? "Amazon Q CLI database" : source == "kiro-cli" ? "Kiro CLI database" : "CLI database"
-            if candidate.profileARN == nil { candidate.profileARN = profileARN }
+            // The profile the CLI chose goes with a Kiro social sign-in (a fallback for the refresh's) or an
+            // Identity Center one (a start URL that is not Builder ID's); a Builder ID token (Builder ID's start URL,
+            // or none) is kept without one.
+            let takesProfile = candidate.credential == .kiroSocial || (candidate.startURL != nil && !candidate.isBuilderID)
+            if candidate.profileARN == nil, takesProfile { candidate.profileARN = profileARN }
             found.append(candidate)
         }
         guard !found.isEmpty else {

@@ -4,14 +4,16 @@ import Logging
 import ProxyConfig
 
 /// Validates imported credentials by a refresh and saves each as a run-time account, exactly as a device login
-/// does (an `account` record, then a `token` record, in the state directory a running server watches).
+/// does (an `account` record and a `token` record, written together, in the state directory a running server
+/// watches).
 ///
 /// Nothing is written for a candidate until its refresh succeeded; a candidate whose refresh token (or OIDC
 /// client) is already an account is reported as such and neither refreshed nor written again.
 ///
 /// ```swift
-/// let importer = CredentialImporter(stateDirectory: "./state", existing: .init(stateDirectory: "./state", config: config),
-///                                   refresher: refresher, logger: logger)
+/// let store = AccountStateStore(directory: "./state")   // a running server passes its own store
+/// let importer = CredentialImporter(store: store, existing: .init(stateDirectory: "./state", config: config),
+///                                   refresher: refresher, oidcRegion: "us-east-1", logger: logger)
 /// let plan = importer.plan(candidates)
 /// let outcomes = await importer.run(plan)
 /// ```
@@ -36,16 +38,33 @@ package struct CredentialImporter: Sendable {
         case failed(ImportError)
     }
 
-    package let stateDirectory: String
+    /// Where the accounts are saved. A running server passes its own store, so that its state directory watcher
+    /// knows these writes as its own instead of reloading for them.
+    package let store: AccountStateStore
     package let existing: ExistingAccounts
     package let refresher: TokenRefresher
+    /// The region of the OIDC service OIDC sign-ins are refreshed at (`upstream.oidc_endpoint`), when it is an
+    /// AWS one: a refused refresh of a sign-in made in another region says so.
+    package let oidcRegion: String?
     package let logger: Logger
 
-    package init(stateDirectory: String, existing: ExistingAccounts, refresher: @escaping TokenRefresher, logger: Logger) {
-        self.stateDirectory = stateDirectory
+    package var stateDirectory: String { store.directory }
+
+    package init(
+        store: AccountStateStore, existing: ExistingAccounts, refresher: @escaping TokenRefresher, oidcRegion: String? = nil, logger: Logger
+    ) {
+        self.store = store
         self.existing = existing
         self.refresher = refresher
+        self.oidcRegion = oidcRegion
         self.logger = logger
+    }
+
+    /// The region of an AWS OIDC endpoint (`https://oidc.eu-west-1.amazonaws.com` → `eu-west-1`), nil for another host.
+    package static func region(ofOIDCEndpoint url: URL) -> String? {
+        guard let host = url.host?.lowercased(), host.hasPrefix("oidc."), host.hasSuffix(".amazonaws.com") else { return nil }
+        let region = host.dropFirst("oidc.".count).dropLast(".amazonaws.com".count)
+        return region.isEmpty || region.contains(".") ? nil : String(region)
     }
 
     /// Decides, without any network call or write, what each candidate becomes. `label` names the accounts
@@ -91,8 +110,10 @@ package struct CredentialImporter: Sendable {
     ///
     /// A Kiro account's profile ARN is the one its refresh returned (the file's when the reply names none), kept
     /// in the `token` record as every Kiro refresh keeps it, rather than pinned in the `account` record: the
-    /// service's answer stays authoritative. The token's region is not saved as the account's `region`, which
-    /// would also move its Amazon Q endpoint; the refresh goes to `upstream.kiro_auth_endpoint` (or us-east-1's).
+    /// service's answer stays authoritative. An Identity Center account keeps its file's profile ARN; a Builder ID
+    /// account none (the service refuses Builder ID requests that name one). The token's region is not saved as the
+    /// account's `region`, which would also move its Amazon Q endpoint; the refresh goes to
+    /// `upstream.oidc_endpoint`, or `upstream.kiro_auth_endpoint` (or us-east-1's) for Kiro.
     package func add(_ candidate: ImportCandidate, as id: String, label: String) async throws(ImportError) {
         let kind: AccountKind
         let clientID: String
@@ -103,7 +124,7 @@ package struct CredentialImporter: Sendable {
         case .kiroSocial:
             (kind, clientID, clientSecret) = (.kiro, "", "")
         }
-        let accountProfileARN = kind == .oidc ? candidate.profileARN : nil
+        let accountProfileARN = kind == .oidc && !candidate.isBuilderID ? candidate.profileARN : nil
         let credentials = AccountCredentials(
             id: id, label: label, kind: kind, clientID: clientID, clientSecret: clientSecret, refreshToken: candidate.refreshToken,
             profileARN: accountProfileARN)
@@ -111,14 +132,25 @@ package struct CredentialImporter: Sendable {
         do {
             token = try await refresher(credentials)
         } catch {
+            guard error.isPermanent else {
+                throw ImportError(
+                    .unreachable,
+                    "the token service could not refresh the credentials from \(candidate.origin) (\(error.message)); nothing was written")
+            }
+            if kind == .oidc, let region = candidate.region, let oidcRegion, region != oidcRegion {
+                throw ImportError(
+                    .refused,
+                    "the token service refused the credentials from \(candidate.origin) (\(error.message)); nothing was written. "
+                        + "They were issued by the OIDC service of \(region), but this server refreshes OIDC accounts at "
+                        + "upstream.oidc_endpoint in \(oidcRegion): an Identity Center sign-in refreshes only in its own region "
+                        + "(upstream.oidc_endpoint: https://oidc.\(region).amazonaws.com)")
+            }
             throw ImportError(
-                error.isPermanent ? .refused : .unreachable,
-                error.isPermanent
-                    ? "the token service refused the credentials from \(candidate.origin) (\(error.message)); nothing was written. "
-                        + "Sign in again with the tool that wrote them, then import again"
-                    : "the token service could not refresh the credentials from \(candidate.origin) (\(error.message)); nothing was written")
+                .refused,
+                "the token service refused the credentials from \(candidate.origin) (\(error.message)); nothing was written. "
+                    + "Sign in again with the tool that wrote them, then import again")
         }
-        let store = AccountStateStore(directory: stateDirectory, logger: logger)
+        let rotated = token.refreshToken.map { $0 != candidate.refreshToken } ?? false
         do {
             try store.saveNewAccount(
                 id: id, label: label, kind: kind, clientID: clientID, clientSecret: clientSecret, profileARN: accountProfileARN,
@@ -127,7 +159,15 @@ package struct CredentialImporter: Sendable {
                     accessToken: token.accessToken, expiresAt: Date().addingTimeInterval(Double(token.expiresIn.components.seconds)),
                     profileARN: kind == .kiro ? token.profileARN ?? candidate.profileARN : nil))
         } catch {
-            throw ImportError(.stateDirectory, "the account could not be saved in \(stateDirectory): \(error)")
+            // The two records go in one write, so the account is not half saved; but the refresh may have spent the
+            // refresh token the original tool holds.
+            throw ImportError(
+                .stateDirectory,
+                "the account could not be saved in \(stateDirectory): \(error)"
+                    + (rotated
+                        ? ". The validating refresh rotated the refresh token, so the sign-in of the tool that wrote "
+                            + "\(candidate.origin) may be spent: if that tool asks you to sign in again, do so, then import again"
+                        : ""))
         }
     }
 }

@@ -54,6 +54,22 @@ package struct ImportCandidate: Sendable, Equatable {
     /// ``RefreshTokenFingerprint`` of the refresh token: how a re-import is recognised.
     package var fingerprint: String { RefreshTokenFingerprint.of(refreshToken) }
 
+    /// The start URL of AWS Builder ID sign-ins (personal accounts, no Identity Center instance).
+    package static let builderIDStartURL = "https://view.awsapps.com/start"
+
+    /// Whether this is an AWS Builder ID sign-in: its start URL is Builder ID's, or the Kiro IDE names the
+    /// provider `BuilderId`. Builder ID tokens carry no CodeWhisperer profile, and public reports say the service
+    /// refuses (403) a Builder ID request that names one (README "Importing credentials").
+    package var isBuilderID: Bool {
+        guard case .oidc = credential else { return false }
+        if let startURL, Self.trimmingSlash(startURL).lowercased() == Self.builderIDStartURL { return true }
+        return signIn?.lowercased().contains("builderid") == true
+    }
+
+    private static func trimmingSlash(_ url: String) -> String {
+        url.hasSuffix("/") ? String(url.dropLast()) : url
+    }
+
     /// The client id of an OIDC credential.
     package var clientID: String? {
         if case .oidc(let clientID, _) = credential { return clientID }

@@ -11,6 +11,8 @@ package struct ImportError: Error, Sendable, Equatable, CustomStringConvertible 
         case refused
         /// The token service could not be reached, or answered with a server error: nothing was written.
         case unreachable
+        /// A CLI database stayed locked by the program writing it: retry later.
+        case inUse = "in_use"
         /// Reading a SQLite database needs the system's sqlite3 library, which is missing.
         case sqliteUnavailable = "sqlite_unavailable"
         /// The account could not be written to the state directory.

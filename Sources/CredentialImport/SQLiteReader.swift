@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -29,8 +31,10 @@ package final class SQLiteReader {
     private typealias ColumnText = @convention(c) (OpaquePointer?, Int32) -> UnsafePointer<UInt8>?
     private typealias Finalize = @convention(c) (OpaquePointer?) -> Int32
     private typealias ErrorMessage = @convention(c) (OpaquePointer?) -> UnsafePointer<CChar>?
+    private typealias BusyTimeout = @convention(c) (OpaquePointer?, Int32) -> Int32
 
-    private struct Library {
+    /// The library's entry points: plain C function pointers, immutable once loaded.
+    private struct Library: @unchecked Sendable {
         var open: Open
         var close: Close
         var prepare: Prepare
@@ -39,28 +43,38 @@ package final class SQLiteReader {
         var columnText: ColumnText
         var finalize: Finalize
         var errorMessage: ErrorMessage
+        var busyTimeout: BusyTimeout
     }
 
     private static let readOnly: Int32 = 0x0000_0001  // SQLITE_OPEN_READONLY
     private static let row: Int32 = 100  // SQLITE_ROW
     private static let done: Int32 = 101  // SQLITE_DONE
+    private static let busy: Int32 = 5  // SQLITE_BUSY
+    private static let locked: Int32 = 6  // SQLITE_LOCKED
+    /// How long a statement waits for a CLI that is writing the database (SQLITE_BUSY) before giving up.
+    private static let busyTimeoutMilliseconds: Int32 = 3000
+
+    /// The library, loaded on first use and kept for the life of the process.
+    private static let shared: Result<Library, ImportError> = Result { () throws(ImportError) -> Library in try loadLibrary() }
 
     private let library: Library
     private let handle: OpaquePointer
     private let path: String
 
-    /// Opens `path` read-only.
-    /// - Throws: ``ImportError`` `.sqliteUnavailable` when no sqlite3 library can be loaded, `.corrupt` when the
-    ///   file is not a database sqlite can open.
+    /// Opens `path` read-only (a relative path from the current directory).
+    /// - Throws: ``ImportError`` `.sqliteUnavailable` when no sqlite3 library can be loaded, `.inUse` when the
+    ///   database stays locked by its CLI, `.corrupt` when the file is not a database sqlite can open.
     package init(path: String) throws(ImportError) {
-        let library = try Self.loadLibrary()
+        let library = try Self.shared.get()
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
         var handle: OpaquePointer?
-        let status = library.open(path, &handle, Self.readOnly, nil)
+        let status = library.open(absolute, &handle, Self.readOnly, nil)
         guard status == 0, let handle else {
             let message = handle.flatMap { library.errorMessage($0) }.map { String(cString: $0) } ?? "code \(status)"
             _ = library.close(handle)
-            throw ImportError(.corrupt, "\(path) could not be opened as a SQLite database: \(message)")
+            throw Self.error(status, path: path, doing: "opened", message: message)
         }
+        _ = library.busyTimeout(handle, Self.busyTimeoutMilliseconds)
         self.library = library
         self.handle = handle
         self.path = path
@@ -75,22 +89,35 @@ package final class SQLiteReader {
     /// - Throws: ``ImportError`` `.corrupt` when sqlite refuses the statement (no such table, a damaged file).
     package func text(_ sql: String, _ parameters: String...) throws(ImportError) -> String? {
         var statement: OpaquePointer?
-        guard library.prepare(handle, sql, -1, &statement, nil) == 0, let statement else {
-            throw ImportError(.corrupt, "\(path) could not be read as a SQLite database: \(lastError)")
+        let prepared = library.prepare(handle, sql, -1, &statement, nil)
+        guard prepared == 0, let statement else {
+            throw Self.error(prepared, path: path, doing: "read", message: lastError)
         }
         defer { _ = library.finalize(statement) }
         for (index, parameter) in parameters.enumerated() {
             // SQLITE_TRANSIENT ((sqlite3_destructor_type)-1): sqlite copies the bound text.
             _ = library.bindText(statement, Int32(index + 1), parameter, -1, OpaquePointer(bitPattern: -1))
         }
-        switch library.step(statement) {
+        let stepped = library.step(statement)
+        switch stepped {
         case Self.row:
             return library.columnText(statement, 0).map { String(cString: $0) }
         case Self.done:
             return nil
         default:
-            throw ImportError(.corrupt, "\(path) could not be read as a SQLite database: \(lastError)")
+            throw Self.error(stepped, path: path, doing: "read", message: lastError)
         }
+    }
+
+    /// A locked database (its CLI is writing it) is `.inUse`, worth a retry; anything else `.corrupt`.
+    private static func error(_ status: Int32, path: String, doing: String, message: String) -> ImportError {
+        let primary = status & 0xFF
+        if primary == busy || primary == locked {
+            return ImportError(
+                .inUse,
+                "\(path) is locked by the program that uses it (\(message)); retry in a moment, or close the Amazon Q / Kiro CLI first")
+        }
+        return ImportError(.corrupt, "\(path) could not be \(doing) as a SQLite database: \(message)")
     }
 
     private var lastError: String {
@@ -99,7 +126,7 @@ package final class SQLiteReader {
 
     // MARK: - Loading the library
 
-    /// The library, loaded once per process (dlopen counts references; the handle is never closed).
+    /// Loads the library (once per process, through ``shared``; the handle is never closed).
     private static func loadLibrary() throws(ImportError) -> Library {
         let names = ["libsqlite3.so.0", "libsqlite3.so", "/usr/lib/libsqlite3.dylib", "libsqlite3.dylib"]
         guard let handle = names.lazy.compactMap({ dlopen($0, RTLD_NOW | RTLD_LOCAL) }).first else {
@@ -122,6 +149,7 @@ package final class SQLiteReader {
             step: try symbol("sqlite3_step", as: Step.self),
             columnText: try symbol("sqlite3_column_text", as: ColumnText.self),
             finalize: try symbol("sqlite3_finalize", as: Finalize.self),
-            errorMessage: try symbol("sqlite3_errmsg", as: ErrorMessage.self))
+            errorMessage: try symbol("sqlite3_errmsg", as: ErrorMessage.self),
+            busyTimeout: try symbol("sqlite3_busy_timeout", as: BusyTimeout.self))
     }
 }

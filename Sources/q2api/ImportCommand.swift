@@ -92,14 +92,15 @@ struct ImportCommand: AsyncParsableCommand {
         let clients = try UpstreamClients(
             settings: .init(connectTimeout: config.upstream.connectTimeout, readTimeout: .seconds(60), proxy: config.upstream.proxy?.absoluteString))
         let importer = CredentialImporter(
-            stateDirectory: stateDirectory, existing: ExistingAccounts(stateDirectory: stateDirectory, config: config),
+            store: AccountStateStore(directory: stateDirectory, logger: logger),
+            existing: ExistingAccounts(stateDirectory: stateDirectory, config: config),
             refresher: AccountTokenRefresher.make(
                 upstream: config.upstream, clients: clients, kiroVersion: ((try? config.compiledTemplate()) ?? .builtIn).kiroVersion, logger: logger),
-            logger: logger)
+            oidcRegion: CredentialImporter.region(ofOIDCEndpoint: config.upstream.oidcEndpoint), logger: logger)
         let steps = importer.plan(candidates, label: label)
         var outcomes: [CredentialImporter.Outcome] = []
         if !dryRun {
-            signal(SIGINT, SIG_IGN)  // each account is written whole (two fsynced appends): finish them
+            signal(SIGINT, SIG_IGN)  // a refresh may rotate the token: finish saving what it returned
             outcomes = await importer.run(steps, label: label)
             signal(SIGINT, SIG_DFL)
         }

@@ -390,6 +390,23 @@ struct AccountPoolStateReloadTests {
         #expect(state.record(.success, account: "c", now: t0).isEmpty)
     }
 
+    @Test("an account that holds no token takes the reloaded list's refresh token: the state directory's latest")
+    func accountWithoutTokenTakesTheListsRefreshToken() {
+        // A reload read an imported account's file before its token record: the seed (spent by the import's
+        // refresh) and no token. The next reload's list carries the rotated token from the token record.
+        var state = makeState([account("imported", refreshToken: "seed")])
+        var withToken = account("imported", refreshToken: "rotated-by-import")
+        withToken.refreshTokenSource = state.entries["imported"]!.credentials.refreshTokenSource
+        let actions = state.update(accounts: [withToken], now: t0 + .seconds(1))
+        #expect(!actions.contains(.discardToken(id: "imported")))
+        #expect(state.entries["imported"]?.credentials.refreshToken == "rotated-by-import")
+
+        // Once it holds a token it keeps the one it rotated to, whatever an older list says.
+        _ = state.tokenRefreshed(account: "imported", expiresIn: .seconds(3600), rotatedRefreshToken: "rotated-here", now: t0 + .seconds(2))
+        _ = state.update(accounts: [withToken], now: t0 + .seconds(3))
+        #expect(state.entries["imported"]?.credentials.refreshToken == "rotated-here")
+    }
+
     @Test func changedCredentialsResetTheToken() {
         var state = makeState([account("a")])
         _ = state.tokenRefreshed(account: "a", expiresIn: .seconds(3600), rotatedRefreshToken: "rotated", now: t0)

@@ -63,6 +63,27 @@ struct StateDirectoryWatcherTests {
         #expect(watcher.poll().isEmpty)
     }
 
+    @Test("a run-time account saved through the watched store is not reported, and its account and token records land together")
+    func savedAccountIsOwnWrite() throws {
+        let dir = try StateTestDirectory()
+        defer { dir.remove() }
+        let store = AccountStateStore(directory: dir.path)
+        let watcher = StateDirectoryWatcher(store: store, interval: .milliseconds(20))
+        try store.saveNewAccount(
+            id: "imported", label: "imported", clientID: "client", clientSecret: "secret", profileARN: nil,
+            tokens: NewAccountTokens(
+                seedRefreshToken: "seed", currentRefreshToken: "rotated", accessToken: "access", expiresAt: Date(timeIntervalSince1970: 1_750_003_600)
+            ))
+        #expect(watcher.poll().isEmpty)
+        let lines = try dir.lines("imported.jsonl")
+        #expect(lines.count == 2)
+        #expect(lines.first?.contains(#""type":"account""#) == true && lines.last?.contains(#""type":"token""#) == true)
+        let snapshot = AccountStateStore.load(directory: dir.path)["imported"]
+        #expect(snapshot?.account?.refreshToken.value == "seed")
+        #expect(snapshot?.token?.refreshToken.value == "rotated")
+        #expect(snapshot?.token?.source == RefreshTokenFingerprint.of("seed"))
+    }
+
     @Test("this process's own writes, compactions and removals are not reported")
     func ownWritesIgnored() throws {
         let dir = try StateTestDirectory()

@@ -17,6 +17,13 @@ private struct FixtureHome {
         try FileManager.default.createDirectory(atPath: root + "/.aws/sso/cache", withIntermediateDirectories: true)
     }
 
+    /// `json` (one object) without its member `key`.
+    static func withoutMember(_ json: String, _ key: String) -> String {
+        var object = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] ?? [:]
+        object[key] = nil
+        return String(decoding: (try? JSONSerialization.data(withJSONObject: object)) ?? Data(), as: UTF8.self)
+    }
+
     func write(_ relative: String, _ text: String) throws {
         let path = root + "/" + relative
         try FileManager.default.createDirectory(
@@ -100,7 +107,7 @@ private final class FakeTokenService: Sendable {
 
 private func importer(_ state: String, valid: Set<String>) -> CredentialImporter {
     CredentialImporter(
-        stateDirectory: state, existing: ExistingAccounts(stateDirectory: state, config: nil),
+        store: AccountStateStore(directory: state), existing: ExistingAccounts(stateDirectory: state, config: nil),
         refresher: FakeTokenService(valid: valid).refresher, logger: Logger(label: "test"))
 }
 
@@ -149,7 +156,7 @@ struct CredentialSourceTests {
         #expect(candidate.profileARN == "arn:aws:codewhisperer:us-east-1:699475941385:profile/EHGA3GRVQMUK")
     }
 
-    @Test("the Amazon Q CLI database's token row is read with its device registration and the chosen profile")
+    @Test("the Amazon Q CLI database's Builder ID token row is read with its device registration and without the chosen profile")
     func amazonQCLIDatabase() throws {
         let home = try FixtureHome()
         try home.database(
@@ -162,8 +169,107 @@ struct CredentialSourceTests {
         #expect(candidate.credential == .oidc(clientID: "CLICLIENTID000000000001", clientSecret: "CLICLIENTSECRET0000000001"))
         #expect(candidate.refreshToken == "aorCLIREFRESH33333333333")
         #expect(candidate.startURL == "https://view.awsapps.com/start")
-        #expect(candidate.profileARN == "arn:aws:codewhisperer:us-east-1:123456789012:profile/QPROFILE")
+        #expect(candidate.isBuilderID)
+        // Builder ID tokens carry no profile; the service is reported to refuse Builder ID requests naming one.
+        #expect(candidate.profileARN == nil)
         #expect(candidate.origin.hasSuffix("(codewhisperer:odic:token)"))
+    }
+
+    @Test("an Identity Center sign-in in a CLI database gets the profile the CLI chose; a row without a start URL does not")
+    func cliDatabaseProfileGoesToIdentityCenter() throws {
+        let home = try FixtureHome()
+        let idc = cliToken.replacingOccurrences(of: "https://view.awsapps.com/start", with: "https://d-1234567890.awsapps.com/start")
+        try home.database(
+            ".local/share/amazon-q/data.sqlite3",
+            rows: ["codewhisperer:odic:token": idc, "codewhisperer:odic:device-registration": cliRegistration],
+            profileARN: "arn:aws:codewhisperer:us-east-1:123456789012:profile/QPROFILE")
+        let candidate = try #require(try CredentialSource.qCLI.read(in: home.directories).first)
+        #expect(!candidate.isBuilderID)
+        #expect(candidate.profileARN == "arn:aws:codewhisperer:us-east-1:123456789012:profile/QPROFILE")
+
+        let bare = FixtureHome.withoutMember(cliToken, "start_url")
+        try FileManager.default.removeItem(atPath: home.root + "/.local/share/amazon-q/data.sqlite3")
+        try home.database(
+            ".local/share/amazon-q/data.sqlite3",
+            rows: ["codewhisperer:odic:token": bare, "codewhisperer:odic:device-registration": cliRegistration],
+            profileARN: "arn:aws:codewhisperer:us-east-1:123456789012:profile/QPROFILE")
+        let noStartURL = try #require(try CredentialSource.qCLI.read(in: home.directories).first)
+        #expect(noStartURL.startURL == nil)
+        #expect(noStartURL.profileARN == nil)
+    }
+
+    @Test("a Builder ID sign-in is saved without a profile ARN, an Identity Center one with its own")
+    func builderIDAccountHasNoProfile() async throws {
+        let home = try FixtureHome()
+        let state = home.root + "/state"
+        let builderID = ImportCandidate(
+            source: "builder", origin: "test", format: "CLI database token",
+            credential: .oidc(clientID: "CLIENTBUILDER0000000001", clientSecret: "SECRETBUILDER0000000001"), refreshToken: "aorCLIREFRESH33333333333",
+            profileARN: "arn:aws:codewhisperer:us-east-1:123456789012:profile/STALE", startURL: "https://view.awsapps.com/start/")
+        var identityCenter = builderID
+        identityCenter.source = "idc"
+        identityCenter.credential = .oidc(clientID: "CLIENTIDC00000000000001", clientSecret: "SECRETIDC00000000000001")
+        identityCenter.refreshToken = "aorSSOREFRESH4444444444"
+        identityCenter.startURL = "https://d-1234567890.awsapps.com/start"
+        identityCenter.profileARN = "arn:aws:codewhisperer:us-east-1:123456789012:profile/IDC"
+        let importer = importer(state, valid: ["aorCLIREFRESH33333333333", "aorSSOREFRESH4444444444"])
+        #expect(await importer.run(importer.plan([builderID, identityCenter])) == [.imported(accountID: "builder"), .imported(accountID: "idc")])
+        let saved = AccountStateStore.load(directory: state)
+        #expect(saved["builder"]?.account?.profileARN == nil)
+        #expect(saved["idc"]?.account?.profileARN == "arn:aws:codewhisperer:us-east-1:123456789012:profile/IDC")
+    }
+
+    @Test("a refused refresh of a sign-in made in another region than upstream.oidc_endpoint's names both regions")
+    func refusedRefreshNamesTheRegionMismatch() async throws {
+        let home = try FixtureHome()
+        try home.write(".aws/sso/cache/session.json", ssoCacheToken)
+        let state = home.root + "/state"
+        let importer = CredentialImporter(
+            store: AccountStateStore(directory: state), existing: ExistingAccounts(stateDirectory: state, config: nil),
+            refresher: FakeTokenService(valid: []).refresher,
+            oidcRegion: CredentialImporter.region(ofOIDCEndpoint: URL(string: "https://oidc.us-east-1.amazonaws.com")!), logger: Logger(label: "test")
+        )
+        let outcomes = await importer.run(importer.plan(try CredentialSource.ssoCache.read(in: home.directories)))
+        guard case .failed(let error) = try #require(outcomes.first) else {
+            Issue.record("expected a refused import, got \(outcomes)")
+            return
+        }
+        #expect(error.kind == .refused)
+        #expect(error.message.contains("eu-west-1"))
+        #expect(error.message.contains("us-east-1"))
+        #expect(error.message.contains("https://oidc.eu-west-1.amazonaws.com"))
+        #expect(!error.message.contains("aorSSOREFRESH4444444444"))
+        #expect(CredentialImporter.region(ofOIDCEndpoint: URL(string: "http://127.0.0.1:8080")!) == nil)
+        #expect(AccountStateStore.load(directory: state).isEmpty)
+    }
+
+    @Test("a CLI database locked by its CLI is reported as in use, not as corrupt")
+    func lockedDatabaseIsInUse() throws {
+        let home = try FixtureHome()
+        let relative = ".local/share/amazon-q/data.sqlite3"
+        try home.database(relative, rows: ["codewhisperer:odic:token": cliToken, "codewhisperer:odic:device-registration": cliRegistration])
+        // A writer holding an exclusive lock, as a CLI in the middle of a write does (python's sqlite3 module).
+        let ready = home.root + "/locked"
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        holder.arguments = [
+            "python3", "-c",
+            """
+            import sqlite3, sys, time
+            db = sqlite3.connect(sys.argv[1], isolation_level=None)
+            db.execute("BEGIN EXCLUSIVE")
+            open(sys.argv[2], "w").close()
+            time.sleep(30)
+            """,
+            home.root + "/" + relative, ready,
+        ]
+        try holder.run()
+        defer { holder.terminate() }
+        for _ in 0..<500 where !FileManager.default.fileExists(atPath: ready) { Thread.sleep(forTimeInterval: 0.02) }
+        #expect(FileManager.default.fileExists(atPath: ready))
+        let error = readError(.qCLI, home)
+        #expect(error?.kind == .inUse)
+        #expect(error?.message.contains("retry") == true)
     }
 
     @Test("the Kiro CLI database yields its OIDC sign-in and its social sign-in")
@@ -290,7 +396,7 @@ struct CredentialImporterTests {
         let home = try FixtureHome()
         let state = home.root + "/state"
         let plan = CredentialImporter(
-            stateDirectory: state, existing: ExistingAccounts(stateDirectory: state, config: nil),
+            store: AccountStateStore(directory: state), existing: ExistingAccounts(stateDirectory: state, config: nil),
             refresher: { _ throws(TokenRefreshError) in
                 Issue.record("a dry run must not refresh")
                 throw TokenRefreshError(isPermanent: true, message: "no")
@@ -328,7 +434,7 @@ struct CredentialImporterTests {
                 profileARN: "arn:aws:codewhisperer:us-east-1:699475941385:profile/FROMREFRESH")
         }
         let importer = CredentialImporter(
-            stateDirectory: state, existing: ExistingAccounts(stateDirectory: state, config: nil), refresher: refresher,
+            store: AccountStateStore(directory: state), existing: ExistingAccounts(stateDirectory: state, config: nil), refresher: refresher,
             logger: Logger(label: "test"))
         let outcomes = await importer.run(importer.plan(try CredentialSource.kiroIDE.read(in: home.directories)))
         #expect(outcomes == [.imported(accountID: "kiro-ide")])

@@ -2,6 +2,7 @@ import Accounts
 import CredentialImport
 import Foundation
 import Logging
+import ProxyConfig
 import ProxyServer
 import QSimulator
 import Testing
@@ -123,7 +124,8 @@ struct ImportEndToEndTests {
             let logger = Logger(label: "test")
             let simulatorURL = harness.simulatorURL
             let importer = CredentialImporter(
-                stateDirectory: harness.stateDirectory, existing: ExistingAccounts(stateDirectory: harness.stateDirectory, config: nil),
+                store: AccountStateStore(directory: harness.stateDirectory),
+                existing: ExistingAccounts(stateDirectory: harness.stateDirectory, config: nil),
                 refresher: { credentials throws(TokenRefreshError) in
                     do {
                         let grant = try await oidc.refresh(
@@ -149,6 +151,81 @@ struct ImportEndToEndTests {
             // The import's refresh rotated the seed (the simulator refuses it from then on): serving proves the server
             // continued from the rotated token the import wrote.
             #expect(served == 200)
+        }
+    }
+
+    @Test("two imports of the same token file at once make one account: the second is recognised, not refreshed with a spent token")
+    func concurrentImports() async throws {
+        let options = SimulatorOptions(refreshTokens: ["sim-refresh", "aorIMPORTREFRESH1111111111"], rotateRefreshTokens: true)
+        try await withProxy(simulator: options, extraYAML: "admin_keys: [\"\(adminKey)\"]") { harness in
+            let body = #"{"token_file": \#(kiroIDEToken), "client_file": \#(kiroIDEClient), "label": "Kiro laptop"}"#
+            async let first = harness.post("/v2/accounts/import", body, headers: adminHeaders)
+            async let second = harness.post("/v2/accounts/import", body, headers: adminHeaders)
+            let replies = try await [first, second]
+            #expect(replies.map(\.status).sorted() == [200, 201], "\(replies.map(\.body))")
+            #expect(Set(replies.compactMap { $0.json?["status"] as? String }) == ["imported", "already_present"])
+            #expect(replies.allSatisfy { $0.json?["account_id"] as? String == "kiro-laptop" })
+            #expect(harness.simulator.refreshCount == 1)
+            let files = ((try? FileManager.default.contentsOfDirectory(atPath: harness.stateDirectory)) ?? []).filter { $0.hasSuffix(".jsonl") }
+            #expect(Set(files) == ["kiro-laptop.jsonl"])
+        }
+    }
+
+    @Test("a server that reads an imported account before its token record continues from the rotated token once the record is there")
+    func accountReadBeforeItsToken() async throws {
+        // The race a crash or an old writer can still cause (a reader sees a torn last line): the account record
+        // alone, whose seed the import's refresh already spent, then the token record.
+        let options = SimulatorOptions(refreshTokens: ["sim-refresh", "aorTORNSEED0000000000001"], rotateRefreshTokens: true)
+        var reload = ReloadOptions()
+        reload.reloadOnSignal = false
+        reload.pollInterval = .milliseconds(50)
+        reload.settle = .milliseconds(20)
+        reload.environment = [:]
+        try await withProxy(simulator: options, extraYAML: "admin_keys: [\"\(adminKey)\"]", reload: reload) { harness in
+            // The import's validating refresh, by hand: the simulator rotates the seed and refuses it from now on.
+            let http = try UpstreamHTTPClient(settings: .init(connectTimeout: .seconds(5), readTimeout: .seconds(10), proxy: nil))
+            let grant = try await OIDCClient(http: http).refresh(
+                endpoint: harness.simulatorURL, clientID: "TORNCLIENT", clientSecret: "TORNSECRET", refreshToken: "aorTORNSEED0000000000001",
+                logger: Logger(label: "test"))
+            try await http.shutdown()
+            let rotated = try #require(grant.refreshToken)
+            #expect(rotated != "aorTORNSEED0000000000001")
+
+            // Another process's writes: the account record first.
+            let writer = AccountStateStore(directory: harness.stateDirectory)
+            try writer.appendAccount(
+                accountID: "torn", label: "torn", clientID: Secret("TORNCLIENT"), clientSecret: Secret("TORNSECRET"),
+                refreshToken: Secret("aorTORNSEED0000000000001"))
+            func account() async throws -> [String: Any]? {
+                let list = try await harness.get("/v2/accounts", headers: adminHeaders)
+                return (list.json?["accounts"] as? [[String: Any]])?.first { $0["id"] as? String == "torn" }
+            }
+            var seen: [String: Any]?
+            for _ in 0..<250 where seen == nil {
+                seen = try await account()
+                if seen == nil { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            #expect(seen?["token_valid"] as? Bool == false, "the server took the account in before its token record")
+
+            // Then the token record.
+            try writer.appendToken(
+                accountID: "torn", refreshToken: Secret(rotated), accessToken: Secret(grant.accessToken),
+                expiresAt: Date().addingTimeInterval(Double(grant.expiresIn)), source: RefreshTokenFingerprint.of("aorTORNSEED0000000000001"))
+            var restored = false
+            for _ in 0..<250 where !restored {
+                restored = try await account()?["token_valid"] as? Bool == true
+                if !restored { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            #expect(restored, "the saved access token is restored for an account the server already knew")
+
+            // A refresh now must use the rotated token: the spent seed would be refused (refresh_failed).
+            let refreshed = try await harness.post("/v2/accounts/torn/refresh", "", headers: adminHeaders)
+            #expect(refreshed.status == 200, "\(refreshed.body)")
+            let served = try await harness.post(
+                "/v1/messages", claudeRequest("hi"), headers: [("x-api-key", ProxyHarness.apiKey), ("x-q2api-account", "torn")])
+            #expect(served.status == 200, "\(served.body)")
+            let latest = AccountStateStore.load(directory: harness.stateDirectory)["torn"]?.token?.refreshToken.value
+            #expect(latest != nil && latest != rotated && latest != "aorTORNSEED0000000000001")
         }
     }
 }

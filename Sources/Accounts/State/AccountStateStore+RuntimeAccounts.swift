@@ -22,23 +22,29 @@ package struct NewAccountTokens: Sendable {
 }
 
 extension AccountStateStore {
-    /// Saves an account created at run time (device login, admin API): its `account` record, then a `token`
-    /// record with the tokens its first exchange returned, both fsynced before this returns. Writing the token
-    /// too matters when the validating refresh rotated the seed: the seed alone would no longer work.
+    /// Saves an account created at run time (device login, admin API, import): its `account` record and a `token`
+    /// record with the tokens its first exchange returned, in one write and one fsync before this returns.
+    ///
+    /// Writing the token too matters when the validating refresh rotated the seed: the seed alone would no longer
+    /// work. Writing both at once matters to a server watching the directory: it never reads the account without its
+    /// token (it would refresh with the spent seed and lose the account), and a failed write leaves neither record,
+    /// so a retry is not mistaken for a re-import.
     ///
     /// A `kind: kiro` account passes empty `clientID` and `clientSecret` (they are not written).
     package func saveNewAccount(
         id: String, label: String, kind: AccountKind = .oidc, clientID: String, clientSecret: String, profileARN: String?,
         enabled: Bool = true, weight: Int = 1, region: String? = nil, tokens: NewAccountTokens
     ) throws(StateStoreError) {
-        try appendAccount(
-            accountID: id, label: label, clientID: Secret(clientID), clientSecret: Secret(clientSecret),
+        let timestamp = now()
+        let account = AccountRecord(
+            timestamp: timestamp, label: label, clientID: Secret(clientID), clientSecret: Secret(clientSecret),
             refreshToken: Secret(tokens.seedRefreshToken), profileARN: profileARN, enabled: enabled, weight: weight, region: region,
-            kind: kind)
-        try appendToken(
-            accountID: id, refreshToken: Secret(tokens.currentRefreshToken), accessToken: Secret(tokens.accessToken),
-            expiresAt: tokens.expiresAt, source: RefreshTokenFingerprint.of(tokens.seedRefreshToken), kind: kind,
+            endpoint: nil, kind: kind)
+        let token = TokenRecord(
+            timestamp: timestamp, refreshToken: Secret(tokens.currentRefreshToken), accessToken: Secret(tokens.accessToken),
+            expiresAt: tokens.expiresAt, source: RefreshTokenFingerprint.of(tokens.seedRefreshToken), kind: kind == .oidc ? nil : kind,
             profileARN: tokens.profileARN)
+        try append(records: [.account(account), .token(token)], accountID: id)
     }
 
     /// A free account id derived from a label: lower-case letters, digits, `-`, `_` and `.`, at most 48

@@ -70,7 +70,8 @@ package final class AccountStateStore: Sendable {
     package let signatures: StateFileSignatures
     private let compaction: Compaction
     private let logger: Logger
-    private let now: @Sendable () -> Date
+    /// The clock for record timestamps.
+    let now: @Sendable () -> Date
     private let files = Mutex(Files())
     private let pendingStats = Mutex([String: StatsCounters]())
 
@@ -249,7 +250,7 @@ package final class AccountStateStore: Sendable {
         for (accountID, delta) in batch.sorted(by: { $0.key < $1.key }) {
             do {
                 try append(accountID: accountID, durable: durable) { state in
-                    .stats(StatsRecord(timestamp: now(), counters: state.stats + delta))
+                    [.stats(StatsRecord(timestamp: now(), counters: state.stats + delta))]
                 }
             } catch {
                 pendingStats.withLock { $0[accountID, default: .zero] += delta }
@@ -282,12 +283,19 @@ package final class AccountStateStore: Sendable {
     }
 
     private func append(_ record: StateRecord, accountID: String, durable: Bool) throws(StateStoreError) {
-        try append(accountID: accountID, durable: durable) { _ in record }
+        try append(accountID: accountID, durable: durable) { _ in [record] }
     }
 
-    /// Appends the record `makeRecord` builds from the file's current state, under the file lock.
+    /// Appends several records to one file in a single `write` and a single fsync, so that another process
+    /// (the server's state directory watcher, `q2api accounts`) reads all of them or none, never only the first:
+    /// an `account` record without the `token` record that follows it would name a refresh token already rotated.
+    func append(records: [StateRecord], accountID: String) throws(StateStoreError) {
+        try append(accountID: accountID, durable: true) { _ in records }
+    }
+
+    /// Appends the records `makeRecords` builds from the file's current state, under the file lock, in one write.
     private func append(
-        accountID: String, durable: Bool, _ makeRecord: (FileState) -> StateRecord
+        accountID: String, durable: Bool, _ makeRecords: (FileState) -> [StateRecord]
     ) throws(StateStoreError) {
         let path = try validatedPath(accountID)
         let fileName = accountID + StateFileParser.fileExtension
@@ -311,7 +319,7 @@ package final class AccountStateStore: Sendable {
                 state = try seed(descriptor, accountID: accountID, path: path, info: before)
             }
 
-            let record = makeRecord(state)
+            let records = makeRecords(state)
             var line: [UInt8] = []
             // A torn last line (a crash mid-append) has no newline; start on a fresh line so this record stays
             // whole, and the torn one becomes an invalid line that loading skips.
@@ -319,16 +327,18 @@ package final class AccountStateStore: Sendable {
                 line.append(UInt8(ascii: "\n"))
                 state.lineCount += 1
             }
-            line.append(contentsOf: record.jsonLine())
-            line.append(UInt8(ascii: "\n"))
+            for record in records {
+                line.append(contentsOf: record.jsonLine())
+                line.append(UInt8(ascii: "\n"))
+            }
             try StateFileIO.writeAll(descriptor, line, path: path)
             if durable || created { try StateFileIO.sync(descriptor, path: path) }
             if created { try StateFileIO.syncDirectory(directory) }
 
             let after = try StateFileIO.info(descriptor, path: path)
             signatures.record(fileName, FileSignature(after))
-            state.lineCount += 1
-            if case .stats(let stats) = record { state.stats = stats.counters }
+            state.lineCount += records.count
+            for case .stats(let stats) in records { state.stats = stats.counters }
             files.accounts[accountID] = state
 
             if Int(after.st_size) > compaction.bytes || state.lineCount > compaction.lines {

@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import ProxyConfig
 import ProxyModels
 
 /// `POST /v2/accounts/import`: the JSON of a token file a user already has (the Kiro IDE's `kiro-auth-token.json`,
@@ -13,8 +14,16 @@ import ProxyModels
 /// registration in a second file (the Kiro IDE's `<clientIdHash>.json`, a CLI's `device-registration` row) takes
 /// that file as `client_file`. With `dry_run` the reply shows what would be imported (secrets redacted) and
 /// nothing is refreshed or written; otherwise the credentials are refreshed first and saved only when that works.
+///
+/// Imports are taken one at a time (the router, and so this controller, is built once per runtime): two at once
+/// would plan the same free account id.
 struct ImportAdminController: Sendable {
     let runtime: ProxyRuntime
+    private let gate = SerialGate()
+
+    init(runtime: ProxyRuntime) {
+        self.runtime = runtime
+    }
 
     func addRoutes(to group: RouterGroup<ProxyRequestContext>) {
         group.post("accounts/import", use: importCredentials)
@@ -38,10 +47,22 @@ struct ImportAdminController: Sendable {
         guard let refresher = runtime.tokenRefresher, let persistence = runtime.persistence else {
             throw AdminError(.serviceUnavailable, "unavailable", "this server has no state directory to keep run-time accounts in")
         }
+        return try await gate.run {
+            try await save(candidate, label: label, dryRun: dryRun, refresher: refresher, persistence: persistence, context: context)
+        }
+    }
+
+    /// Plans, refreshes and saves one candidate; called one at a time.
+    private func save(
+        _ candidate: ImportCandidate, label: String?, dryRun: Bool, refresher: @escaping TokenRefresher, persistence: AccountStatePersistence,
+        context: ProxyRequestContext
+    ) async throws -> Response {
         var existing = ExistingAccounts(stateDirectory: persistence.store.directory, config: runtime.config)
         existing.ids.formUnion(runtime.accountIDsInUse())
+        // The server's own store: its state directory watcher then knows these writes and does not reload for them.
         let importer = CredentialImporter(
-            stateDirectory: persistence.store.directory, existing: existing, refresher: refresher, logger: runtime.logger)
+            store: persistence.store, existing: existing, refresher: refresher,
+            oidcRegion: runtime.config.flatMap { CredentialImporter.region(ofOIDCEndpoint: $0.upstream.oidcEndpoint) }, logger: runtime.logger)
         guard let step = importer.plan([candidate], label: label).first else { throw AdminError.invalid("token_file holds no credentials") }
         var reply: JSONValue = ["dry_run": .bool(dryRun), "candidate": Self.json(candidate)]
         switch step.action {

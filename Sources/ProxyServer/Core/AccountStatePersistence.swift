@@ -49,17 +49,23 @@ package final class AccountStatePersistence: Sendable {
         memory.withLock { $0.sources[id] }
     }
 
-    /// Gives the pool a roster: the accounts, then the access tokens and statuses the files remember for
-    /// the accounts `restoring` selects (all at start-up; the new ones on a reload).
+    /// Gives the pool a roster: the accounts, then the statuses and access tokens the files remember for the
+    /// accounts `restoring` selects (all at start-up; the new ones on a reload), and the saved access token of
+    /// every other account that holds none, unless this roster changed its credentials.
+    ///
+    /// Restoring tokens for known accounts too repairs a reload that read an account's file between two writes
+    /// (or a torn last line): the account came in with its seed and no token, and the next reload brings the
+    /// token (and, through ``AccountPool/update(accounts:configuration:)``, the rotated refresh token).
     package static func apply(
         _ roster: AccountRoster, to pool: AccountPool, configuration: PoolConfiguration?, restoring: (String) -> Bool
     ) {
-        pool.update(accounts: roster.credentials, configuration: configuration)
-        for member in roster.members where restoring(member.credentials.id) {
+        let discarded = pool.update(accounts: roster.credentials, configuration: configuration)
+        for member in roster.members {
             let id = member.credentials.id
-            if let status = member.status { pool.restore(id: id, status: status) }
-            if let token = member.accessToken, let expiresAt = member.accessTokenExpiresAt {
-                pool.restoreToken(id: id, accessToken: token, expiresAt: PoolInstant(sinceEpoch: .seconds(expiresAt.timeIntervalSince1970)))
+            if restoring(id), let status = member.status { pool.restore(id: id, status: status) }
+            if restoring(id) || !discarded.contains(id), let token = member.accessToken, let expiresAt = member.accessTokenExpiresAt {
+                pool.restoreToken(
+                    id: id, accessToken: token, expiresAt: PoolInstant(sinceEpoch: .seconds(expiresAt.timeIntervalSince1970)), onlyIfNone: true)
             }
         }
     }
