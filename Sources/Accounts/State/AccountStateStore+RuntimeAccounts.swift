@@ -27,8 +27,8 @@ extension AccountStateStore {
     ///
     /// Writing the token too matters when the validating refresh rotated the seed: the seed alone would no longer
     /// work. Writing both at once matters to a server watching the directory: it never reads the account without its
-    /// token (it would refresh with the spent seed and lose the account), and a failed write leaves neither record,
-    /// so a retry is not mistaken for a re-import.
+    /// token (it would refresh with the spent seed and lose the account), and a full disk fails the one write
+    /// instead of leaving the account record without its token (short of a write cut off mid-line).
     ///
     /// A `kind: kiro` account passes empty `clientID` and `clientSecret` (they are not written).
     package func saveNewAccount(
