@@ -89,15 +89,12 @@ package struct KiroAuthClient: Sendable {
         let body: JSONValue = ["refreshToken": .string(refreshToken)]
         request.body = .bytes(ByteBuffer(bytes: body.jsonBytes))
         let status: Int
-        var collected: ByteBuffer
+        let bytes: [UInt8]
         do {
-            let response = try await http.client.execute(request, deadline: .now() + .seconds(60), logger: logger.forHTTPClient)
-            status = Int(response.status.code)
-            collected = try await response.body.collect(upTo: 1024 * 1024)
+            (status, bytes) = try await http.exchange(request, logger: logger)
         } catch {
             throw KiroAuthError(kind: .transient, status: nil, message: "auth service unreachable: \(String(describing: error))")
         }
-        let bytes = collected.readBytes(length: collected.readableBytes) ?? []
         return try Self.grant(status: status, body: bytes)
     }
 

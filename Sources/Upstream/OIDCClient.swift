@@ -81,15 +81,12 @@ package struct OIDCClient: Sendable {
         request.headers.add(name: "amz-sdk-invocation-id", value: UUID().uuidString.lowercased())
         request.body = .bytes(ByteBuffer(bytes: body.jsonBytes))
         let status: Int
-        var collected: ByteBuffer
+        let bytes: [UInt8]
         do {
-            let response = try await http.client.execute(request, deadline: .now() + .seconds(60), logger: logger.forHTTPClient)
-            status = Int(response.status.code)
-            collected = try await response.body.collect(upTo: 1024 * 1024)
+            (status, bytes) = try await http.exchange(request, logger: logger)
         } catch {
             throw OIDCError(kind: .transient, status: nil, message: "token endpoint unreachable: \(String(describing: error))")
         }
-        let bytes = collected.readBytes(length: collected.readableBytes) ?? []
         let json = try? JSONParser.parse(bytes)
         if status == 200, let json { return json }
         let code = json?["error"]?.stringValue ?? ""

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
+import NIOHTTP1
 
 /// The one pooled HTTP client of the process, shared by every account without a proxy of its own.
 ///
@@ -53,6 +54,14 @@ package final class UpstreamHTTPClient: Sendable {
 
     package func shutdown() async throws {
         try await client.shutdown()
+    }
+
+    /// Sends a small request (a token refresh) and reads its whole reply, up to 1 MiB, within 60 s. The caller
+    /// classifies what any error means for its service.
+    package func exchange(_ request: HTTPClientRequest, logger: Logger) async throws -> (status: Int, body: [UInt8]) {
+        let response = try await client.execute(request, deadline: .now() + .seconds(60), logger: logger.forHTTPClient)
+        var collected = try await response.body.collect(upTo: 1024 * 1024)
+        return (Int(response.status.code), collected.readBytes(length: collected.readableBytes) ?? [])
     }
 }
 
