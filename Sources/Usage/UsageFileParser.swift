@@ -70,7 +70,8 @@ package enum UsageFileParser {
                 }
                 parsed.records.append(record)
             } catch {
-                let what = index == lines.count - 1 ? "torn last line ignored" : "invalid line skipped"
+                // Only a last line without its newline can be a torn append; any other is corrupt.
+                let what = index == lines.count - 1 && bytes.last != UInt8(ascii: "\n") ? "torn last line ignored" : "invalid line skipped"
                 parsed.warnings.append("\(displayName):\(number): \(what) (\(error))")
             }
         }

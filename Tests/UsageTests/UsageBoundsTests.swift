@@ -30,14 +30,16 @@ struct UsageBoundsTests {
                 Self.line("2026-12-06T11:00:00Z", input: "1125899906842624", output: "0"),  // yesterday's
                 Self.line("2026-12-07T12:00:00Z"),
             ], to: dir.path + "/usage/alice.jsonl")
+        // A whole last line (its newline written) is corrupt, not torn.
+        try Self.write([Self.line("2026-12-07T10:00:00Z", key: "bob", input: "9223372036854775807")], to: dir.path + "/usage/bob.jsonl")
         let ledger = UsageLedger(stateDirectory: dir.path, now: { Self.noon })
         // Today's tokens add up to more than 2^50: the seed stops there, so the limiter can still add to it.
         #expect(ledger.tokensToday() == ["alice": 1 << 50])
         #expect(ledger.records().reduce(0) { $0 + $1.counts.requests } == 3)
         let parsed = UsageFileParser.load(usageDirectory: dir.path + "/usage")
         #expect(parsed.records.count == 3)
-        #expect(parsed.warnings.count == 2)
-        #expect(parsed.warnings.allSatisfy { $0.contains("count out of range") })
+        #expect(parsed.warnings.count == 3)
+        #expect(parsed.warnings.allSatisfy { $0.contains("invalid line skipped") && $0.contains("count out of range") })
         #expect(UsageSummary(records: parsed.records, by: .key, since: 0).totals.inputTokens == (1 << 51) + 10)
     }
 
