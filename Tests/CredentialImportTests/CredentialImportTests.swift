@@ -255,7 +255,7 @@ struct CredentialSourceTests {
         holder.arguments = [
             "python3", "-c",
             """
-            import sqlite3, sys, time
+            sqlite3, sys, time = __import__("sqlite3"), __import__("sys"), __import__("time")
             db = sqlite3.connect(sys.argv[1], isolation_level=None)
             db.execute("BEGIN EXCLUSIVE")
             open(sys.argv[2], "w").close()
