@@ -199,6 +199,7 @@ EXPECTED_OPERATIONS = {
     "GET /console/console.js",
     "GET /v2/accounts",
     "POST /v2/accounts",
+    "POST /v2/accounts/import",
     "GET /v2/accounts/{id}",
     "PATCH /v2/accounts/{id}",
     "DELETE /v2/accounts/{id}",

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import json
 import random
 import re
@@ -45,6 +46,7 @@ import pytest
 from conftest import MODEL, Spawned, Spawner, parse_sse, rss_kib
 
 KEY = "sk-soak"
+KEY_NAME = "key-" + hashlib.sha256(KEY.encode()).hexdigest()[:8]  # the name q2api gives a plain-string key
 ADMIN_KEY = "adm-soak"
 REQUESTS = 20_000
 WARM_UP = 2_000
@@ -408,6 +410,8 @@ def read_state(directory: Path) -> dict[str, list[dict]]:
     assert directory.stat().st_mode & 0o777 == 0o700, oct(directory.stat().st_mode)
     records: dict[str, list[dict]] = {}
     for path in sorted(directory.iterdir()):
+        if path.name == "usage" and path.is_dir():  # the usage files: read_usage
+            continue
         assert path.suffix == ".jsonl", f"unexpected file in the state directory: {path.name}"
         assert path.stat().st_mode & 0o777 == 0o600, f"{path.name}: mode {oct(path.stat().st_mode)}"
         lines = path.read_text().split("\n")
@@ -418,6 +422,20 @@ def read_state(directory: Path) -> dict[str, list[dict]]:
             assert isinstance(record, dict) and TS.match(record.get("ts", "")), f"{path.name}:{number}: no valid ts"
             assert record.get("type") in ("token", "status", "stats", "account"), f"{path.name}:{number}: type {record.get('type')}"
             records[path.stem].append(record)
+    return records
+
+
+def read_usage(directory: Path) -> list[dict]:
+    """Every record of the usage files (state_dir/usage/<key>.jsonl), each line whole after a clean shutdown."""
+    records = []
+    for path in sorted((directory / "usage").iterdir()):
+        assert path.suffix == ".jsonl" and path.is_file(), f"unexpected file in usage/: {path.name}"
+        lines = path.read_text().split("\n")
+        assert lines[-1] == "", f"usage/{path.name}: the last line is not terminated"
+        for number, line in enumerate(lines[:-1], 1):
+            record = json.loads(line)
+            assert isinstance(record, dict) and "hour" in record, f"usage/{path.name}:{number}: {line}"
+            records.append(record)
     return records
 
 
@@ -445,6 +463,10 @@ def test_the_state_directory_is_consistent(soak: SoakRun):
         assert status is None or status["state"] == "active", f"{account_id}: {status}"
         token = latest(records[account_id], "token")
         assert token is not None and token["refresh_token"] and token["access_token"], f"{account_id}: no usable token record"
+    # The usage files count every request of the soak once, under its one key.
+    usage = read_usage(soak.state_dir)
+    assert {record["key"] for record in usage} == {KEY_NAME}, {record["key"] for record in usage}
+    assert sum(record["requests"] for record in usage) == REQUESTS, sum(record["requests"] for record in usage)
     # Each reply that completed was one success of one account; failovers and faults add failures, never successes.
     complete = sum(n for (_, label), n in soak.outcomes.items() if label == "complete")
     successes = {i: a["total_successes"] for i, a in soak.accounts.items()}
